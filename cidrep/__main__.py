@@ -1,0 +1,3 @@
+from cidrep.cli import main
+
+main()

@@ -1,0 +1,86 @@
+"""The ``cidrep`` command line, assembled from one sub-app per concern."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from cidrep import __version__
+from cidrep.cli.context import AppState
+
+
+class _Group(TyperGroup):
+    """Turns user errors into one line on stderr and their exit code, no traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        from cidrep.errors import CidrepError
+
+        try:
+            return super().invoke(ctx)
+        except CidrepError as exc:
+            for line in exc.message.splitlines():
+                typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(int(exc.code)) from None
+        finally:
+            obj = ctx.obj
+            if isinstance(obj, AppState):
+                obj.close()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cidrep {__version__}")
+        raise typer.Exit()
+
+
+def make_app() -> typer.Typer:
+    from cidrep.cli import accounts, check, numbers, sources, views
+
+    app = typer.Typer(
+        cls=_Group,
+        help="Monitor the caller-ID reputation of your outbound numbers.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+    @app.callback()
+    def root(
+        ctx: typer.Context,
+        config: Path | None = typer.Option(
+            None, "--config", help="Config file (env CIDREP_CONFIG; default: user config dir)."
+        ),
+        db: Path | None = typer.Option(
+            None, "--db", help="SQLite database (env CIDREP_DB; default: user data dir)."
+        ),
+        account: str | None = typer.Option(
+            None, "--account", "-a",
+            help="Scope to this account (env CIDREP_ACCOUNT). Reads and checks cover all "
+            "accounts when unset; writes go to the default account.",
+        ),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logs on stderr."),
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Show the version."
+        ),
+    ) -> None:
+        if verbose:
+            logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+            for noisy in ("httpx", "httpcore"):  # their logs print URLs, which may hold keys
+                logging.getLogger(noisy).setLevel(logging.WARNING)
+        ctx.obj = AppState(config_path=config, db_path=db, account_name=account)
+
+    app.command("check")(check.check)
+    app.command("status")(views.status)
+    app.command("report")(views.report)
+    app.add_typer(numbers.app, name="numbers")
+    app.add_typer(sources.app, name="sources")
+    app.add_typer(accounts.app, name="accounts")
+    return app
+
+
+def main() -> None:
+    make_app()(prog_name="cidrep")

@@ -1,0 +1,132 @@
+"""``cidrep check``: the cron entry point."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from cidrep.cli.context import print_json, state
+
+if TYPE_CHECKING:
+    from cidrep.runner.engine import RunResult
+
+
+def check(
+    ctx: typer.Context,
+    force: bool = typer.Option(False, "--force", "-f", help="Check everything, due or not."),
+    source: list[str] | None = typer.Option(
+        None, "--source", "-s", help="Only this source (repeatable)."
+    ),
+    number: list[str] | None = typer.Option(
+        None, "--number", "-n", help="Only this number (repeatable)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+) -> None:
+    """Check what is due with every enabled source, store the results, exit with a code.
+
+    Silent when not run from a terminal unless something was flagged or failed.
+    Exit codes: 0 clean, 1 flagged, 2 usage/config error, 3 source errors,
+    4 flagged and source errors, 75 another check is running.
+    """
+    from cidrep.errors import CidrepError
+    from cidrep.lock import RunLock
+    from cidrep.runner.engine import CheckOptions, run_cycle
+    from cidrep.timeutil import utcnow
+
+    st = state(ctx)
+    checkers = st.checkers()
+    unknown = [s for s in source or [] if s not in checkers]
+    if unknown:
+        raise CidrepError(f"unknown source {unknown[0]!r} (known: {', '.join(checkers)})")
+    settings = st.settings
+    account = st.scoped_account()
+    numbers = [st.normalize(n) for n in number or []]
+    if numbers:
+        _require_monitored(st, numbers, account)
+    db_path = settings.db_path
+    with RunLock(db_path.with_name(db_path.name + ".lock")):
+        options = CheckOptions(
+            now=utcnow(), force=force, sources=list(dict.fromkeys(source or [])) or None,
+            numbers=numbers or None, account_id=account["id"] if account else None,
+            account_name=account["name"] if account else None,
+        )
+        with _progress(enabled=sys.stderr.isatty() and not as_json) as progress:
+            result = run_cycle(st.db(), settings, checkers, options, progress)
+    if as_json:
+        print_json(result.as_dict())
+    elif sys.stdout.isatty() or result.flagged or result.errors:
+        typer.echo(render(result))
+    raise typer.Exit(int(result.exit_code))
+
+
+def _require_monitored(st: Any, numbers: list[str], account: dict | None) -> None:
+    from cidrep.errors import CidrepError
+
+    marks = ",".join("?" * len(numbers))
+    sql = f"SELECT DISTINCT e164 FROM numbers WHERE e164 IN ({marks})"
+    params: list[Any] = list(numbers)
+    if account:
+        sql += " AND account_id = ?"
+        params.append(account["id"])
+    found = {r["e164"] for r in st.db().query(sql, params)}
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        raise CidrepError(f"not monitored: {', '.join(missing)}")
+
+
+def render(result: RunResult) -> str:
+    from cidrep.phone import display
+
+    lines = [f"run {result.run_id}: {result.checks} checks, {len(result.flagged)} flagged, "
+             f"{result.errors} errors"]
+    for s in result.sources:
+        if s.status == "skipped":
+            detail = s.reason or ""
+        elif s.status == "idle":
+            detail = "nothing due"
+        else:
+            counts = ", ".join(f"{n} {v}" for v, n in s.verdicts.items() if n)
+            detail = f"{s.checks} checked" + (f": {counts}" if counts else "")
+            extras = [f"{v} {k.replace('_', ' ')}" for k, v in sorted(s.stats.items())
+                      if k in ("files", "junk_rows", "new_sightings") and v]
+            if extras:
+                detail += f" ({', '.join(extras)})"
+        lines.append(f"  {s.source:<8} {s.status:<8} {detail}")
+    for f in result.flagged:
+        label = f" {f['label']!r}" if f["label"] else ""
+        category = f" ({f['category']})" if f["category"] else ""
+        lines.append(f"FLAGGED {display(f['number'])}  {f['source']}{label}{category}")
+    for s in result.sources:
+        for message in s.messages:
+            lines.append(f"ERROR {s.source}: {message}")
+    return "\n".join(lines)
+
+
+class _progress:
+    """A progress bar on stderr for interactive runs; a no-op otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self.bar = Progress(console=Console(stderr=True), transient=True)
+        self.bar.start()
+        return self.update
+
+    def update(self, source: str, advance: int, total: int) -> None:
+        if source not in self.tasks:
+            self.tasks[source] = self.bar.add_task(source, total=total)
+        self.bar.update(self.tasks[source], advance=advance)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()

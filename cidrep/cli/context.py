@@ -1,0 +1,109 @@
+"""Per-invocation state for the CLI: global options, and lazily loaded config/DB.
+
+Heavy modules (pydantic, sqlite-utils, httpx, phonenumbers, plugins) are imported
+only when a command needs them, so ``cidrep --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from cidrep.config import BaseConfig, LoadedConfig
+    from cidrep.contract import Checker
+
+
+@dataclass
+class AppState:
+    config_path: Path | None = None
+    db_path: Path | None = None
+    account_name: str | None = None
+    _loaded: LoadedConfig | None = None
+    _db: Database | None = None
+    _warned: bool = field(default=False)
+
+    def checkers(self) -> dict[str, type[Checker]]:
+        from cidrep.plugins import PluginError, get_checkers
+        from cidrep.errors import CidrepError
+
+        try:
+            return get_checkers()
+        except (PluginError, ImportError) as exc:
+            raise CidrepError(f"cannot load plugins: {exc}") from None
+
+    def loaded(self) -> LoadedConfig:
+        if self._loaded is None:
+            from cidrep.config import load_config
+
+            overrides = {"db": self.db_path, "account": self.account_name}
+            self._loaded = load_config(self.config_path, self.checkers(), overrides)
+            for warning in self._loaded.warnings:
+                typer.echo(warning, err=True)
+        return self._loaded
+
+    @property
+    def settings(self) -> BaseConfig:
+        return self.loaded().settings
+
+    def db(self) -> Database:
+        if self._db is None:
+            from cidrep.store import open_db
+
+            self._db = open_db(self.settings.db_path)
+        return self._db
+
+    def account(self) -> dict[str, Any]:
+        from cidrep.store.numbers import get_account
+
+        return get_account(self.db(), self.settings.account)
+
+    def scoped_account(self) -> dict[str, Any] | None:
+        """The account named by --account / CIDREP_ACCOUNT / config, else None (all)."""
+        if self.account_name is not None or _account_configured(self.loaded()):
+            return self.account()
+        return None
+
+    def normalize(self, raw: str) -> str:
+        from cidrep.errors import CidrepError
+        from cidrep.phone import InvalidNumber, normalize
+
+        try:
+            return normalize(raw, self.settings.default_region)
+        except InvalidNumber as exc:
+            raise CidrepError(str(exc)) from None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _account_configured(loaded: LoadedConfig) -> bool:
+    return "account" in loaded.settings.model_fields_set
+
+
+def state(ctx: typer.Context) -> AppState:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, AppState)
+    return obj
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    """Plain aligned columns (no colour, stable for scripts and tests)."""
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+    return "\n".join(lines)

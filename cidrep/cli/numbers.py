@@ -1,0 +1,190 @@
+"""``cidrep numbers``: add, import, list, remove, pause, resume monitored numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cidrep.cli.context import print_json, state, table
+
+app = typer.Typer(help="Manage the outbound caller IDs you monitor.", no_args_is_help=True)
+
+TAG_HELP = "Tag to attach, e.g. campaign:spring or team:collections (repeatable)."
+
+
+def _tags(values: list[str] | None) -> tuple[str, ...]:
+    from cidrep.errors import CidrepError
+
+    tags = tuple(t.strip() for t in values or [])
+    bad = [t for t in tags if not t or "," in t or ";" in t]
+    if bad:
+        raise CidrepError(f"invalid tag {bad[0]!r}: tags are non-empty and have no , or ;")
+    return tags
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    numbers: list[str] = typer.Argument(..., help="Numbers in any common format."),
+    label: str | None = typer.Option(None, "--label", "-l", help="A name for the number(s)."),
+    tag: list[str] | None = typer.Option(None, "--tag", "-t", help=TAG_HELP),
+) -> None:
+    """Start monitoring numbers. All must be valid or nothing is added."""
+    from cidrep.store.numbers import NumberEntry, add_numbers
+    from cidrep.timeutil import iso, utcnow
+
+    st = state(ctx)
+    tags = _tags(tag)
+    entries = [NumberEntry(st.normalize(raw), label, tags) for raw in numbers]
+    account = st.account()
+    added, existing = add_numbers(st.db(), account["id"], entries, iso(utcnow()))
+    for number in added:
+        typer.echo(f"added {number}")
+    for number in existing:
+        typer.echo(f"already monitored {number} (unchanged)")
+
+
+@app.command("import")
+def import_csv(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV file with one number per row."),
+    column: str | None = typer.Option(
+        None, "--column", "-c", help="Header name (or 1-based index) of the number column."
+    ),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Import the valid rows and list the skipped ones."
+    ),
+    tag: list[str] | None = typer.Option(None, "--tag", "-t", help=TAG_HELP),
+) -> None:
+    """Import numbers from CSV. Writes nothing unless every row is valid.
+
+    The number column is detected from its header (number, phone, caller_id, ani,
+    did, ...) or its contents; `label`/`name` and `tags` columns are used if present.
+    Re-importing the same file changes nothing.
+    """
+    from cidrep.errors import CidrepError
+    from cidrep.importer import parse_numbers_csv
+    from cidrep.store.numbers import add_numbers
+    from cidrep.timeutil import iso, utcnow
+
+    st = state(ctx)
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise CidrepError(f"cannot read {file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise CidrepError(f"{file} is not UTF-8 text") from None
+    parsed = parse_numbers_csv(
+        text, st.settings.default_region, column, _tags(tag), source=str(file)
+    )
+    if parsed.bad and not skip_invalid:
+        for bad in parsed.bad:
+            typer.echo(f"{file}:{bad.line}: {bad.reason}", err=True)
+        raise CidrepError(
+            f"{len(parsed.bad)} of {parsed.rows} rows in {file} are invalid; nothing imported "
+            "(fix them, or use --skip-invalid to import the valid rows)"
+        )
+    account = st.account()
+    added, existing = add_numbers(st.db(), account["id"], parsed.entries, iso(utcnow()))
+    typer.echo(
+        f"imported {len(added)} new numbers from {file} (column {parsed.column!r}); "
+        f"{len(existing)} already monitored"
+    )
+    for bad in parsed.bad:
+        typer.echo(f"skipped {file}:{bad.line}: {bad.reason}", err=True)
+
+
+@app.command("list")
+def list_numbers(
+    ctx: typer.Context,
+    tag: str | None = typer.Option(None, "--tag", "-t", help="Only numbers with this tag."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """List monitored numbers (all accounts unless --account is given)."""
+    from cidrep.phone import display
+    from cidrep.store.numbers import list_numbers as query
+
+    st = state(ctx)
+    account = st.scoped_account()
+    rows = query(st.db(), account["id"] if account else None, tag)
+    if as_json:
+        print_json(
+            [
+                {"number": r["e164"], "account": r["account"], "label": r["label"],
+                 "tags": r["tags"], "paused": r["paused_at"] is not None,
+                 "added": r["created_at"]}
+                for r in rows
+            ]
+        )
+        return
+    if not rows:
+        typer.echo("no numbers monitored yet; add some with: cidrep numbers add NUMBER")
+        return
+    typer.echo(
+        table(
+            [
+                [display(r["e164"]), r["account"], r["label"] or "", " ".join(r["tags"]),
+                 "paused" if r["paused_at"] else "active"]
+                for r in rows
+            ],
+            ["NUMBER", "ACCOUNT", "LABEL", "TAGS", "STATE"],
+        )
+    )
+
+
+def _rows(ctx: typer.Context, numbers: list[str]) -> list[dict]:
+    from cidrep.store.numbers import find_numbers
+
+    st = state(ctx)
+    return find_numbers(st.db(), st.account(), [st.normalize(n) for n in numbers])
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    numbers: list[str] = typer.Argument(...),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Stop monitoring numbers and delete their history. Use `pause` to keep history."""
+    from cidrep.errors import CidrepError
+    from cidrep.store.numbers import history_size, remove_numbers
+
+    st = state(ctx)
+    rows = _rows(ctx, numbers)
+    ids = [r["id"] for r in rows]
+    kept = history_size(st.db(), ids)
+    if kept and not yes:
+        if not typer.get_text_stream("stdin").isatty():
+            raise CidrepError(
+                f"{len(rows)} number(s) have {kept} history rows; pass --yes to delete them"
+            )
+        typer.confirm(f"Delete {len(rows)} number(s) and {kept} history rows?", abort=True)
+    remove_numbers(st.db(), ids)
+    for row in rows:
+        typer.echo(f"removed {row['e164']}")
+
+
+@app.command("pause")
+def pause(ctx: typer.Context, numbers: list[str] = typer.Argument(...)) -> None:
+    """Stop checking numbers but keep their history (e.g. a retired caller ID)."""
+    _set_paused(ctx, numbers, pause=True)
+
+
+@app.command("resume")
+def resume(ctx: typer.Context, numbers: list[str] = typer.Argument(...)) -> None:
+    """Resume checking paused numbers."""
+    _set_paused(ctx, numbers, pause=False)
+
+
+def _set_paused(ctx: typer.Context, numbers: list[str], pause: bool) -> None:
+    from cidrep.store.numbers import set_paused
+    from cidrep.timeutil import iso, utcnow
+
+    st = state(ctx)
+    rows = _rows(ctx, numbers)
+    set_paused(st.db(), [r["id"] for r in rows], iso(utcnow()) if pause else None)
+    verb = "paused" if pause else "resumed"
+    for row in rows:
+        already = (row["paused_at"] is not None) == pause
+        typer.echo(f"{row['e164']} {'was already ' + verb if already else verb}")

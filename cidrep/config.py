@@ -1,0 +1,245 @@
+"""Configuration: a TOML file, ``CIDREP_*`` environment variables, and CLI flags.
+
+Precedence is flags > environment > file > defaults. Nested keys use ``__`` in the
+environment (``CIDREP_SOURCES__FCC__BASE_URL``). The settings model is assembled at
+load time from the registered checkers' ``settings_model``s, so one validation pass
+checks every ``[sources.<name>]`` section and reports the exact key that is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from cidrep.contract import Checker, SourceSettings
+from cidrep.errors import ConfigError
+
+ENV_PREFIX = "CIDREP_"
+
+
+def default_config_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_config_path("cidrep") / "config.toml"
+
+
+def default_db_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("cidrep") / "cidrep.db"
+
+
+class BaseConfig(BaseSettings):
+    """Top-level options. ``sources`` is added per load from the plugins."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    db: Path | None = None
+    account: str = "default"
+    default_region: str = "US"
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        import phonenumbers
+
+        code = value.strip().upper()
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region code {value!r} (use ISO codes such as US, CA, GB)")
+        return code
+
+    @field_validator("account")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("account name must not be empty")
+        return value
+
+    @property
+    def db_path(self) -> Path:
+        return self.db if self.db is not None else default_db_path()
+
+    def source(self, name: str) -> SourceSettings:
+        return getattr(self.sources, name)  # type: ignore[attr-defined]
+
+
+class _DictSource(PydanticBaseSettingsSource):
+    """Feeds the already-parsed TOML into pydantic-settings at file precedence."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._data
+
+
+@dataclass
+class LoadedConfig:
+    settings: BaseConfig
+    path: Path
+    file_exists: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def resolve_config_path(flag: Path | None) -> tuple[Path, bool]:
+    """Return (path, explicit): flag > CIDREP_CONFIG > the user config dir."""
+    if flag is not None:
+        return flag, True
+    env = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if env:
+        return Path(env), True
+    return default_config_path(), False
+
+
+def read_toml(path: Path, explicit: bool) -> tuple[dict[str, Any], bool]:
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"config file {path} does not exist")
+        return {}, False
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8")), True
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def build_settings_class(checkers: dict[str, type[Checker]]) -> type[BaseConfig]:
+    fields: dict[str, Any] = {
+        name: (cls.settings_model, cls.settings_model()) for name, cls in checkers.items()
+    }
+    sources_model = create_model(  # type: ignore[call-overload]
+        "Sources", __config__=ConfigDict(extra="forbid"), **fields
+    )
+    return create_model(  # type: ignore[call-overload]
+        "Settings", __base__=BaseConfig, sources=(sources_model, sources_model())
+    )
+
+
+def load_config(
+    config_flag: Path | None,
+    checkers: dict[str, type[Checker]],
+    overrides: dict[str, Any] | None = None,
+) -> LoadedConfig:
+    """Load and validate everything, or raise ``ConfigError`` naming file and key."""
+    path, explicit = resolve_config_path(config_flag)
+    data, exists = read_toml(path, explicit)
+    base = build_settings_class(checkers)
+
+    class settings_cls(base):  # type: ignore[valid-type,misc]
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: Any,
+            init_settings: Any,
+            env_settings: Any,
+            dotenv_settings: Any,
+            file_secret_settings: Any,
+        ) -> tuple:
+            return (init_settings, env_settings, _DictSource(settings_cls, data))
+
+    try:
+        settings = settings_cls(**{k: v for k, v in (overrides or {}).items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, path, data, checkers)) from None
+    loaded = LoadedConfig(settings=settings, path=path, file_exists=exists)
+    if exists:
+        loaded.warnings.extend(permission_warnings(path, data, settings_cls))
+    return loaded
+
+
+def format_validation_error(
+    exc: ValidationError, path: Path, data: dict[str, Any], checkers: dict[str, type[Checker]]
+) -> str:
+    """One line per problem: where it came from (file or env var), the key, the reason."""
+    lines = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        key = ".".join(loc)
+        origin = f"config file {path}" if _lookup(data, loc) else _env_origin(loc)
+        if err["type"] == "extra_forbidden":
+            if len(loc) == 2 and loc[0] == "sources":
+                known = ", ".join(checkers) or "none"
+                reason = f"unknown source {loc[1]!r} (known: {known})"
+            else:
+                reason = "unknown key"
+        else:
+            reason = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{origin}: {key}: {reason}")
+    return "\n".join(lines)
+
+
+def _lookup(data: dict[str, Any], loc: list[str]) -> bool:
+    node: Any = data
+    for part in loc:
+        if not isinstance(node, dict):
+            return False
+        match = next((k for k in node if k.lower() == part.lower()), None)
+        if match is None:
+            return False
+        node = node[match]
+    return True
+
+
+def _env_origin(loc: list[str]) -> str:
+    name = ENV_PREFIX + "__".join(loc).upper()
+    for i in range(len(loc), 0, -1):
+        candidate = ENV_PREFIX + "__".join(loc[:i]).upper()
+        if candidate in os.environ:
+            name = candidate
+            break
+    return f"environment variable {name}"
+
+
+def _secret_fields(settings_cls: type[BaseModel]) -> set[tuple[str, ...]]:
+    from pydantic import SecretStr
+
+    found: set[tuple[str, ...]] = set()
+
+    def walk(model: type[BaseModel], prefix: tuple[str, ...]) -> None:
+        for name, info in model.model_fields.items():
+            ann = info.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                walk(ann, (*prefix, name))
+            elif "SecretStr" in str(ann) or ann is SecretStr:
+                found.add((*prefix, name))
+
+    walk(settings_cls, ())
+    return found
+
+
+def permission_warnings(path: Path, data: dict[str, Any], settings_cls: type[BaseModel]) -> list[str]:
+    """Warn when a config file holding secrets is readable by group or others."""
+    if os.name != "posix":
+        return []
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return []
+    if not mode & (stat.S_IRGRP | stat.S_IROTH):
+        return []
+    present = sorted(".".join(loc) for loc in _secret_fields(settings_cls) if _lookup(data, list(loc)))
+    if not present:
+        return []
+    return [
+        f"warning: config file {path} holds secrets ({', '.join(present)}) and is readable by "
+        f"group or others; run: chmod 600 {path}"
+    ]

@@ -1,0 +1,235 @@
+"""The checker contract: the whole public surface a reputation-source plugin implements.
+
+A checker is a class registered through the ``cidrep`` pluggy hook
+``register_checkers(register)`` (see ``cidrep.hookspecs``). Built-in checkers use the
+same door as third-party packages. A checker declares:
+
+- ``name`` (the ``[sources.<name>]`` config section), ``description``;
+- ``settings_model``: a ``SourceSettings`` subclass with its own options;
+- ``disclosure``: one line saying what it sends, and to whom (``cidrep sources list``).
+
+It has one of two shapes:
+
+- ``LookupChecker``: asked about a batch of numbers, answers one ``Observation`` each
+  (APIs that answer per number);
+- ``FeedChecker``: pulls records new since a stored cursor, yields ``Sighting``s for the
+  monitored numbers it matched locally, then ``assess``es each number from all its
+  stored sightings (bulk public data that cannot be queried per number).
+
+Checkers never touch the database and never decide retries: the runner gives them an
+``Http`` session (rate limit, concurrency, retries with backoff and Retry-After
+already applied) and stores what they return. Anything a checker raises becomes a
+recorded error for that source, never a crash and never a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+
+from cidrep.timeutil import Rate, parse_duration, parse_rate
+
+
+class Verdict(StrEnum):
+    """The closed set of verdicts a source can give about a number.
+
+    - ``clean``: the source looked and found nothing against the number;
+    - ``flagged``: the source labels the number as spam/scam/robocall, or its data
+      meets the source's flag rule (e.g. enough recent complaints);
+    - ``unknown``: the source cannot judge this number (not covered, e.g. non-US);
+    - ``error``: the check failed (transport, throttle, malformed answer). An error is
+      recorded, but it never replaces the last real verdict.
+    """
+
+    CLEAN = "clean"
+    FLAGGED = "flagged"
+    UNKNOWN = "unknown"
+    ERROR = "error"
+
+
+# How bad a verdict is when several sources disagree; used for "worst verdict".
+# An error outranks clean/unknown so a broken source is visible, but never a flag.
+SEVERITY: dict[Verdict, int] = {
+    Verdict.UNKNOWN: 0,
+    Verdict.CLEAN: 1,
+    Verdict.ERROR: 2,
+    Verdict.FLAGGED: 3,
+}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one source says about one number at one check.
+
+    ``evidence`` must hold only facts about the number at the source (counts, first
+    and last report dates, subjects) and nothing volatile such as the check time:
+    identical observations are stored run-length, so noise would bloat history.
+    """
+
+    number: str  # E.164
+    verdict: Verdict
+    label: str | None = None  # label text as the source shows it ("Scam Likely")
+    category: str | None = None  # normalised: robocall, telemarketing, scam, ...
+    score: int | None = None  # 0-100 when the source has a score
+    evidence: dict[str, Any] = field(default_factory=dict)
+    url: str | None = None  # the number's page at the source, if any
+    cost_units: float = 0.0  # what this check cost at the source (credits, calls)
+    error: str | None = None  # one readable line when verdict is error
+
+    @classmethod
+    def failed(cls, number: str, message: str, cost_units: float = 0.0) -> Observation:
+        return cls(number=number, verdict=Verdict.ERROR, error=message, cost_units=cost_units)
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One record in a feed that names a monitored number (e.g. one FTC complaint).
+
+    ``key`` identifies the record within the source so that reading the same data
+    twice never counts it twice. ``detail`` keeps only what the assessment needs.
+    """
+
+    number: str  # E.164
+    key: str
+    occurred_at: str  # ISO date or datetime (UTC)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FeedChunk:
+    """A unit of feed progress, committed atomically with its cursor."""
+
+    sightings: list[Sighting]
+    cursor: str | None
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    """What the runner asks a feed to pull.
+
+    ``targets`` are the E.164 numbers to match (all active monitored numbers).
+    ``backfill`` is true when some target has never been assessed by this source, so
+    the feed should re-read its lookback window rather than only what is new since
+    ``cursor``; sighting keys make re-reading harmless.
+    """
+
+    cursor: str | None
+    targets: frozenset[str]
+    backfill: bool
+    now: datetime
+
+
+class SourceError(Exception):
+    """A source failed in a way worth one readable line (never include secrets)."""
+
+
+class Http(Protocol):
+    """The HTTP session the runner hands to a checker.
+
+    ``get`` applies the source's rate limit, concurrency and retry policy. It returns
+    the final response for any status it does not retry (so a checker can read
+    4xx error bodies), and raises ``SourceError`` when retries are exhausted.
+    """
+
+    async def get(
+        self,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any: ...
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+RateLimit = Annotated[Rate, BeforeValidator(parse_rate)]
+
+
+class SourceSettings(BaseModel):
+    """Options every ``[sources.<name>]`` section has; plugins subclass to add theirs.
+
+    Credentials belong in ``SecretStr`` fields: they are redacted from every message
+    and never stored.
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    enabled: bool = True
+    base_url: str = ""
+    rate_limit: RateLimit = Field(default=Rate(1, 1), description="requests per second/minute")
+    concurrency: int = Field(default=2, ge=1, le=64)
+    interval: Duration = Field(default=timedelta(hours=24), description="how often a number is due")
+    timeout: Duration = Field(default=timedelta(seconds=30))
+    max_attempts: int = Field(default=4, ge=1, le=20)
+    backoff_initial: Duration = Field(default=timedelta(seconds=1))
+    backoff_max: Duration = Field(default=timedelta(seconds=30))
+    retry_after_max: Duration = Field(
+        default=timedelta(minutes=5),
+        description="longest Retry-After honoured; longer means give up until next run",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    def secrets(self) -> list[str]:
+        """Every credential value, for redaction."""
+        found = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                found.append(value.get_secret_value())
+        return found
+
+
+class Checker:
+    """Common declaration of every checker; subclass ``LookupChecker`` or ``FeedChecker``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    disclosure: ClassVar[str]
+    settings_model: ClassVar[type[SourceSettings]] = SourceSettings
+    shape: ClassVar[Literal["lookup", "feed"]]
+
+    def __init__(self, settings: SourceSettings) -> None:
+        self.settings = settings
+
+    def preflight(self) -> str | None:
+        """Return a reason to skip this source (not configured, no key), else None.
+
+        Must be side-effect free. A skip is reported, but it is not an error.
+        """
+        return None
+
+
+class LookupChecker(Checker):
+    shape: ClassVar[Literal["lookup", "feed"]] = "lookup"
+
+    @property
+    def batch_size(self) -> int:
+        """How many numbers one ``lookup`` call takes (1 for per-number APIs)."""
+        return 1
+
+    async def lookup(self, numbers: Sequence[str], http: Http) -> Sequence[Observation]:
+        """Return one observation per number (E.164). Missing ones become errors."""
+        raise NotImplementedError
+
+
+class FeedChecker(Checker):
+    shape: ClassVar[Literal["lookup", "feed"]] = "feed"
+
+    def pull(self, request: FeedRequest, http: Http) -> AsyncIterator[FeedChunk]:
+        """Yield chunks of matched sightings, each with the cursor reached so far."""
+        raise NotImplementedError
+
+    def assess(self, number: str, sightings: Sequence[Sighting], now: datetime) -> Observation:
+        """Decide the number's observation from all its stored sightings (pure)."""
+        raise NotImplementedError

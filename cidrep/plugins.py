@@ -1,0 +1,77 @@
+"""Loading checkers: built-ins and third-party packages through the same pluggy door.
+
+Built-ins are listed in ``DEFAULT_PLUGINS`` and registered exactly like an
+entry-point plugin (the llm/datasette pattern), so nothing is special about them.
+``CIDREP_LOAD_PLUGINS`` (comma-separated module names, or empty for none) restricts
+what loads; tests use it to stay isolated from whatever else is installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import pluggy
+
+from cidrep import hookspecs
+from cidrep.contract import Checker, FeedChecker, LookupChecker
+
+ENTRY_POINT_GROUP = "cidrep"
+DEFAULT_PLUGINS: tuple[str, ...] = ("cidrep_plugins.ftc", "cidrep_plugins.fcc")
+
+
+class PluginError(Exception):
+    pass
+
+
+def make_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("cidrep")
+    pm.add_hookspecs(hookspecs)
+    only = os.environ.get("CIDREP_LOAD_PLUGINS")
+    allowed = None if only is None else {m.strip() for m in only.split(",") if m.strip()}
+    for module_name in DEFAULT_PLUGINS:
+        if allowed is None or module_name in allowed:
+            pm.register(importlib.import_module(module_name), name=module_name)
+    if load_entry_points:
+        if allowed is None:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        else:
+            for name in allowed - set(DEFAULT_PLUGINS):
+                pm.register(importlib.import_module(name), name=name)
+    return pm
+
+
+def collect_checkers(pm: pluggy.PluginManager) -> dict[str, type[Checker]]:
+    """Ask every plugin to register its checkers; names must be unique and valid."""
+    found: dict[str, type[Checker]] = {}
+
+    def register(cls: type) -> None:
+        if not (isinstance(cls, type) and issubclass(cls, LookupChecker | FeedChecker)):
+            raise PluginError(f"{cls!r} is not a LookupChecker or FeedChecker subclass")
+        for attr in ("name", "description", "disclosure"):
+            if not getattr(cls, attr, None):
+                raise PluginError(f"checker {cls.__name__} does not declare {attr!r}")
+        if not cls.name.isidentifier() or cls.name != cls.name.lower():
+            raise PluginError(f"checker name {cls.name!r} must be a lowercase identifier")
+        if cls.name in found and found[cls.name] is not cls:
+            raise PluginError(f"two plugins register a checker named {cls.name!r}")
+        found[cls.name] = cls
+
+    pm.hook.register_checkers(register=register)
+    return dict(sorted(found.items()))
+
+
+_cache: dict[str, type[Checker]] | None = None
+
+
+def get_checkers() -> dict[str, type[Checker]]:
+    """All registered checker classes by name (loaded once per process)."""
+    global _cache
+    if _cache is None:
+        _cache = collect_checkers(make_manager())
+    return _cache
+
+
+def reset_cache() -> None:
+    global _cache
+    _cache = None

@@ -1,0 +1,1 @@
+"""The check runner: HTTP policy (rate limit, retries) and the check cycle."""

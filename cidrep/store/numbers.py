@@ -1,0 +1,148 @@
+"""Accounts and monitored numbers.
+
+An account holds only a name and optionally a contact email. Numbers belong to one
+account, are stored in E.164, and carry an optional label and free-form tags
+(e.g. ``campaign:spring``, ``team:collections``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from cidrep.errors import CidrepError
+
+
+@dataclass(frozen=True)
+class NumberEntry:
+    e164: str
+    label: str | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def get_account(db: Database, name: str) -> dict[str, Any]:
+    rows = list(db.query("SELECT * FROM accounts WHERE name = ?", [name]))
+    if not rows:
+        raise CidrepError(f"no account named {name!r}; create it with: cidrep accounts add {name}")
+    return rows[0]
+
+
+def add_account(db: Database, name: str, email: str | None, now: str) -> dict[str, Any]:
+    name = name.strip()
+    if not name:
+        raise CidrepError("account name must not be empty")
+    if list(db.query("SELECT 1 FROM accounts WHERE name = ?", [name])):
+        raise CidrepError(f"account {name!r} already exists")
+    db.execute(
+        "INSERT INTO accounts (name, email, created_at) VALUES (?, ?, ?)", [name, email, now]
+    )
+    return get_account(db, name)
+
+
+def list_accounts(db: Database) -> list[dict[str, Any]]:
+    return list(
+        db.query(
+            """SELECT a.id, a.name, a.email, a.created_at, count(n.id) AS numbers
+               FROM accounts a LEFT JOIN numbers n ON n.account_id = a.id
+               GROUP BY a.id ORDER BY a.name"""
+        )
+    )
+
+
+def add_numbers(
+    db: Database, account_id: int, entries: Sequence[NumberEntry], now: str
+) -> tuple[list[str], list[str]]:
+    """Add numbers in one transaction; existing ones are left unchanged.
+
+    Returns (added, already_present) as E.164 lists. Idempotent by design so a
+    re-import of the same file changes nothing.
+    """
+    added: list[str] = []
+    existing: list[str] = []
+    seen: set[str] = set()
+    with db.atomic():
+        for entry in entries:
+            if entry.e164 in seen:
+                continue
+            seen.add(entry.e164)
+            cursor = db.execute(
+                """INSERT INTO numbers (account_id, e164, label, tags, created_at)
+                   VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, e164) DO NOTHING""",
+                [account_id, entry.e164, entry.label, json.dumps(sorted(set(entry.tags))), now],
+            )
+            (added if cursor.rowcount else existing).append(entry.e164)
+    return added, existing
+
+
+def list_numbers(
+    db: Database, account_id: int | None = None, tag: str | None = None
+) -> list[dict[str, Any]]:
+    where, params = ["1=1"], []
+    if account_id is not None:
+        where.append("n.account_id = ?")
+        params.append(account_id)
+    if tag:
+        where.append("EXISTS (SELECT 1 FROM json_each(n.tags) WHERE value = ?)")
+        params.append(tag)
+    rows = list(
+        db.query(
+            f"""SELECT n.*, a.name AS account FROM numbers n
+                JOIN accounts a ON a.id = n.account_id
+                WHERE {" AND ".join(where)} ORDER BY a.name, n.e164""",
+            params,
+        )
+    )
+    for row in rows:
+        row["tags"] = json.loads(row["tags"])
+    return rows
+
+
+def find_numbers(db: Database, account: dict[str, Any], e164s: Iterable[str]) -> list[dict]:
+    """Look up numbers in an account; every one must exist (message names the missing)."""
+    wanted = list(dict.fromkeys(e164s))
+    rows = {
+        r["e164"]: r
+        for r in db.query(
+            f"SELECT * FROM numbers WHERE account_id = ? AND e164 IN ({','.join('?' * len(wanted))})",
+            [account["id"], *wanted],
+        )
+    }
+    missing = [n for n in wanted if n not in rows]
+    if missing:
+        raise CidrepError(
+            f"not monitored in account {account['name']!r}: {', '.join(missing)}"
+        )
+    return [rows[n] for n in wanted]
+
+
+def history_size(db: Database, number_ids: Sequence[int]) -> int:
+    marks = ",".join("?" * len(number_ids))
+    rows = db.query(
+        f"SELECT count(*) AS c FROM observations WHERE number_id IN ({marks})", list(number_ids)
+    )
+    return next(iter(rows))["c"]
+
+
+def remove_numbers(db: Database, number_ids: Sequence[int]) -> None:
+    """Delete numbers with their history and sightings (cascade), in one transaction."""
+    with db.atomic():
+        db.execute(
+            f"DELETE FROM numbers WHERE id IN ({','.join('?' * len(number_ids))})",
+            list(number_ids),
+        )
+
+
+def set_paused(db: Database, number_ids: Sequence[int], paused_at: str | None) -> int:
+    """Pause (timestamp) or resume (None); returns how many changed state."""
+    marks = ",".join("?" * len(number_ids))
+    condition = "paused_at IS NULL" if paused_at else "paused_at IS NOT NULL"
+    with db.atomic():
+        cursor = db.execute(
+            f"UPDATE numbers SET paused_at = ? WHERE id IN ({marks}) AND {condition}",
+            [paused_at, *number_ids],
+        )
+    return cursor.rowcount
