@@ -226,7 +226,9 @@ def _secret_fields(settings_cls: type[BaseModel]) -> set[tuple[str, ...]]:
     return found
 
 
-def permission_warnings(path: Path, data: dict[str, Any], settings_cls: type[BaseModel]) -> list[str]:
+def permission_warnings(
+    path: Path, data: dict[str, Any], settings_cls: type[BaseModel]
+) -> list[str]:
     """Warn when a config file holding secrets is readable by group or others."""
     if os.name != "posix":
         return []
@@ -236,7 +238,9 @@ def permission_warnings(path: Path, data: dict[str, Any], settings_cls: type[Bas
         return []
     if not mode & (stat.S_IRGRP | stat.S_IROTH):
         return []
-    present = sorted(".".join(loc) for loc in _secret_fields(settings_cls) if _lookup(data, list(loc)))
+    present = sorted(
+        ".".join(loc) for loc in _secret_fields(settings_cls) if _lookup(data, list(loc))
+    )
     if not present:
         return []
     return [

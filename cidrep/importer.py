@@ -18,8 +18,23 @@ from cidrep.phone import InvalidNumber, normalize
 from cidrep.store.numbers import NumberEntry
 
 NUMBER_HEADERS = {
-    "number", "numbers", "phone", "phone_number", "phonenumber", "telephone", "tel",
-    "caller_id", "callerid", "cid", "cli", "ani", "did", "tn", "e164", "msisdn", "mobile",
+    "number",
+    "numbers",
+    "phone",
+    "phone_number",
+    "phonenumber",
+    "telephone",
+    "tel",
+    "caller_id",
+    "callerid",
+    "cid",
+    "cli",
+    "ani",
+    "did",
+    "tn",
+    "e164",
+    "msisdn",
+    "mobile",
 }
 LABEL_HEADERS = {"label", "name", "description"}
 TAG_HEADERS = {"tags", "tag"}

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from typing import ClassVar
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from cidrep.contract import (
     FeedChecker,
@@ -27,7 +28,7 @@ from cidrep.hookspecs import hookimpl
 
 
 class FakeSettings(SourceSettings):
-    flag: list[str] = []  # E.164 numbers to flag
+    flag: list[str] = Field(default_factory=list)  # E.164 numbers to flag
     fail: bool = False  # raise SourceError for every batch
     crash: bool = False  # raise an unexpected exception (a plugin bug)
     garbage: bool = False  # return malformed observations
@@ -42,7 +43,7 @@ class FakeLookup(LookupChecker):
     description = "fake lookup source for tests"
     disclosure = "sends numbers nowhere (test double)"
     settings_model = FakeSettings
-    calls: list[list[str]] = []
+    calls: ClassVar[list[list[str]]] = []
 
     @property
     def batch_size(self) -> int:
@@ -75,7 +76,7 @@ class FakeLookup(LookupChecker):
 
 
 class FakeFeedSettings(SourceSettings):
-    records: list[str] = []  # "E164|YYYY-MM-DD" sightings the feed serves
+    records: list[str] = Field(default_factory=list)  # "E164|YYYY-MM-DD" served records
     fail: bool = False
 
 
@@ -84,7 +85,7 @@ class FakeFeed(FeedChecker):
     description = "fake feed source for tests"
     disclosure = "downloads nothing (test double)"
     settings_model = FakeFeedSettings
-    pulls: list[FeedRequest] = []
+    pulls: ClassVar[list[FeedRequest]] = []
 
     async def pull(self, request: FeedRequest, http: Http) -> AsyncIterator[FeedChunk]:
         s: FakeFeedSettings = self.settings  # type: ignore[assignment]
@@ -100,8 +101,12 @@ class FakeFeed(FeedChecker):
 
     def assess(self, number: str, sightings: Sequence[Sighting], now: datetime) -> Observation:
         if sightings:
-            return Observation(number, Verdict.FLAGGED, label=f"{len(sightings)} reports",
-                               evidence={"reports": len(sightings)})
+            return Observation(
+                number,
+                Verdict.FLAGGED,
+                label=f"{len(sightings)} reports",
+                evidence={"reports": len(sightings)},
+            )
         return Observation(number, Verdict.CLEAN, evidence={"reports": 0})
 
 

@@ -38,7 +38,7 @@ class LocalServer:
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 request = Request("GET", parts.path, parse_qs(parts.query), dict(self.headers))
                 server.requests.append(request)
@@ -57,7 +57,9 @@ class LocalServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -146,7 +146,11 @@ def test_status_and_report(cli):
 def test_report_shows_failures_without_losing_the_verdict(cli):
     cli("numbers", "add", A)
     cli("check", config_text=FLAG_A)
-    cli("check", "--force", config_text=FLAG_A.replace("[sources.fake]", "[sources.fake]\nfail = true"))
+    cli(
+        "check",
+        "--force",
+        config_text=FLAG_A.replace("[sources.fake]", "[sources.fake]\nfail = true"),
+    )
     data = json.loads(cli("report", A, "--json").output)
     fake = data["by_source"]["fake"]
     assert fake["verdict"] == "flagged"

@@ -60,13 +60,13 @@ def test_rate_and_interval_formats(tmp_path):
     ("text", "expected"),
     [
         ("[sources.fcc]\ntimout = 3\n", "sources.fcc.timout: unknown key"),
-        ("[sources.fcc]\ntimeout = \"soon\"\n", "sources.fcc.timeout: invalid duration 'soon'"),
-        ("[sources.fcc]\nconcurrency = \"many\"\n", "sources.fcc.concurrency:"),
-        ("[sources.fcc]\nrate_limit = \"fast\"\n", "sources.fcc.rate_limit: invalid rate 'fast'"),
+        ('[sources.fcc]\ntimeout = "soon"\n', "sources.fcc.timeout: invalid duration 'soon'"),
+        ('[sources.fcc]\nconcurrency = "many"\n', "sources.fcc.concurrency:"),
+        ('[sources.fcc]\nrate_limit = "fast"\n', "sources.fcc.rate_limit: invalid rate 'fast'"),
         ("[sources.nosuch]\nenabled = true\n", "sources.nosuch: unknown source 'nosuch'"),
-        ("colour = \"blue\"\n", "colour: unknown key"),
-        ("default_region = \"XX\"\n", "default_region: unknown region code 'XX'"),
-        ("[sources.fcc]\nbase_url = \"ftp://x\"\n", "sources.fcc.base_url: must start with http"),
+        ('colour = "blue"\n', "colour: unknown key"),
+        ('default_region = "XX"\n', "default_region: unknown region code 'XX'"),
+        ('[sources.fcc]\nbase_url = "ftp://x"\n', "sources.fcc.base_url: must start with http"),
     ],
 )
 def test_invalid_values_name_the_file_and_key(tmp_path, text, expected):

@@ -36,7 +36,7 @@ def env(tmp_path, monkeypatch):
     return db, run, FakeLookup, FakeFeed
 
 
-FAKE_ONLY = '[sources.fakefeed]\nenabled = false\n[sources.fake]\nflag = ["%s"]\n' % A
+FAKE_ONLY = f'[sources.fakefeed]\nenabled = false\n[sources.fake]\nflag = ["{A}"]\n'
 
 
 def verdicts(db, source="fake"):
@@ -80,9 +80,12 @@ def test_numbers_scope_paused_and_accounts(env):
     fake.calls.clear()
     run(FAKE_ONLY, force=True)  # all accounts; B is paused; A is asked once for both rows
     assert sorted(n for call in fake.calls for n in call) == [A, C]
-    assert db.execute(
-        "SELECT count(DISTINCT number_id) FROM observations WHERE source='fake'"
-    ).fetchone()[0] == 3
+    assert (
+        db.execute(
+            "SELECT count(DISTINCT number_id) FROM observations WHERE source='fake'"
+        ).fetchone()[0]
+        == 3
+    )
 
 
 def test_batches_and_streaming(env):
@@ -104,8 +107,12 @@ def test_a_failing_source_is_recorded_and_never_stops_the_others(env):
     fake, feed = result.sources
     assert fake.status == "ran" and fake.errors == 3 and fake.verdicts["error"] == 3
     assert fake.messages == ["fake source refused key ***"]
-    assert feed.status == "ran" and feed.verdicts == {"clean": 2, "flagged": 1,
-                                                      "unknown": 0, "error": 0}
+    assert feed.status == "ran" and feed.verdicts == {
+        "clean": 2,
+        "flagged": 1,
+        "unknown": 0,
+        "error": 0,
+    }
     assert verdicts(db) == {A: "error", B: "error", C: "error"}
     # errors do not count as fresh: the next run (1h later) retries them
     assert run(config, at=T0 + timedelta(hours=1)).sources[0].checks == 3
@@ -120,21 +127,24 @@ def test_secrets_never_reach_the_database(env):
 
 
 def test_plugin_crash_and_garbage_become_errors(env):
-    db, run, _, _ = env
-    crashed = run('[sources.fake]\ncrash = true\n[sources.fakefeed]\nenabled = false\n')
+    _db, run, _, _ = env
+    crashed = run("[sources.fake]\ncrash = true\n[sources.fakefeed]\nenabled = false\n")
     assert crashed.exit_code == ExitCode.SOURCE_ERRORS
     assert "internal error in fake checker: RuntimeError('boom')" in crashed.sources[0].messages
-    garbage = run('[sources.fake]\ngarbage = true\n[sources.fakefeed]\nenabled = false\n',
-                  force=True)
+    garbage = run(
+        "[sources.fake]\ngarbage = true\n[sources.fakefeed]\nenabled = false\n", force=True
+    )
     assert garbage.sources[0].verdicts["error"] == 3
     assert "score 250 is not an integer 0-100" in garbage.sources[0].messages[0]
 
 
 def test_skips_are_not_errors(env):
     _, run, fake, _ = env
-    result = run('[sources.fake]\nneeds_key = true\n[sources.fakefeed]\nenabled = false\n')
+    result = run("[sources.fake]\nneeds_key = true\n[sources.fakefeed]\nenabled = false\n")
     assert [(s.status, s.reason) for s in result.sources] == [
-        ("skipped", "no api_key configured"), ("skipped", "disabled in config")]
+        ("skipped", "no api_key configured"),
+        ("skipped", "disabled in config"),
+    ]
     assert result.exit_code == ExitCode.OK and fake.calls == []
 
 

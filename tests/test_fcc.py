@@ -11,8 +11,6 @@ from datetime import date
 import httpx
 import pytest
 import respx
-from cidrep_plugins.fcc import socrata
-from cidrep_plugins.fcc.checker import FccChecker, FccSettings
 from fixtures_fcc import (
     ENDPOINT,
     FLAGGED_ROWS,
@@ -33,6 +31,8 @@ from pydantic import ValidationError
 
 from cidrep.contract import Observation, SourceError, SourceSettings, Verdict
 from cidrep.runner.http import HttpSession
+from cidrep_plugins.fcc import socrata
+from cidrep_plugins.fcc.checker import FccChecker, FccSettings
 
 TOKEN = "tok-Zq8sekrit-4711"
 FAST = {"backoff_initial": "0.01s", "backoff_max": "0.05s", "rate_limit": "1000/s"}

@@ -22,7 +22,10 @@ URL = "https://api.example.test/v1/check"
 
 def session(**overrides):
     settings = SourceSettings(
-        rate_limit="1000/s", backoff_initial="1s", backoff_max="8s", retry_after_max="2m",
+        rate_limit="1000/s",
+        backoff_initial="1s",
+        backoff_max="8s",
+        retry_after_max="2m",
         **overrides,
     )
     waits: list[float] = []
@@ -42,10 +45,12 @@ async def get(s: HttpSession):
 
 @respx.mock
 def test_retry_after_seconds_is_honoured_exactly():
-    route = respx.get(URL).mock(side_effect=[
-        httpx.Response(429, headers={"Retry-After": "7"}),
-        httpx.Response(200, json={"ok": True}),
-    ])
+    route = respx.get(URL).mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "7"}),
+            httpx.Response(200, json={"ok": True}),
+        ]
+    )
     s, waits = session()
     response = asyncio.run(get(s))
     assert response.status_code == 200
@@ -57,10 +62,12 @@ def test_retry_after_seconds_is_honoured_exactly():
 @respx.mock
 def test_retry_after_http_date_is_honoured():
     when = datetime.now(UTC) + timedelta(seconds=30)
-    respx.get(URL).mock(side_effect=[
-        httpx.Response(503, headers={"Retry-After": format_datetime(when, usegmt=True)}),
-        httpx.Response(200),
-    ])
+    respx.get(URL).mock(
+        side_effect=[
+            httpx.Response(503, headers={"Retry-After": format_datetime(when, usegmt=True)}),
+            httpx.Response(200),
+        ]
+    )
     s, waits = session()
     assert asyncio.run(get(s)).status_code == 200
     assert len(waits) == 1 and 25 <= waits[0] <= 30
@@ -102,11 +109,13 @@ def test_throttle_without_retry_after_uses_backoff_and_reports_429():
 
 @respx.mock
 def test_connect_errors_and_timeouts_are_retried():
-    respx.get(URL).mock(side_effect=[
-        httpx.ConnectError("connection refused"),
-        httpx.ReadTimeout("timed out"),
-        httpx.Response(200),
-    ])
+    respx.get(URL).mock(
+        side_effect=[
+            httpx.ConnectError("connection refused"),
+            httpx.ReadTimeout("timed out"),
+            httpx.Response(200),
+        ]
+    )
     s, waits = session()
     assert asyncio.run(get(s)).status_code == 200
     assert len(waits) == 2

@@ -21,7 +21,10 @@ TESTS = Path(__file__).parent
 def cidrep(*args: str, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "cidrep", *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -47,15 +50,25 @@ def test_second_check_exits_75_while_first_holds_the_lock(tmp_path):
             "CIDREP_LOAD_PLUGINS": "fake_sources",
             "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
         }
-        add = subprocess.run([sys.executable, "-m", "cidrep", "numbers", "add", "202-555-0101"],
-                             env=env, capture_output=True, text=True, timeout=60)
+        add = subprocess.run(
+            [sys.executable, "-m", "cidrep", "numbers", "add", "202-555-0101"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert add.returncode == 0, add.stderr
         first = cidrep("check", env=env)
         try:
             assert arrived.wait(timeout=60), "first check never reached the server"
             started = time.monotonic()
-            second = subprocess.run([sys.executable, "-m", "cidrep", "check"], env=env,
-                                    capture_output=True, text=True, timeout=60)
+            second = subprocess.run(
+                [sys.executable, "-m", "cidrep", "check"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert second.returncode == 75
             assert "another cidrep check is already running" in second.stderr
             assert f"pid {first.pid}" in second.stderr
@@ -63,9 +76,14 @@ def test_second_check_exits_75_while_first_holds_the_lock(tmp_path):
             assert first.poll() is None  # the first is still running
         finally:
             release.set()
-        out, err = first.communicate(timeout=60)
+        _out, err = first.communicate(timeout=60)
         assert first.returncode == 0, err
         # once released, the lock is free again
-        third = subprocess.run([sys.executable, "-m", "cidrep", "check", "--force"], env=env,
-                               capture_output=True, text=True, timeout=60)
+        third = subprocess.run(
+            [sys.executable, "-m", "cidrep", "check", "--force"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert third.returncode == 0, third.stderr

@@ -13,8 +13,15 @@ from cidrep.store.numbers import NumberEntry, add_numbers
 def test_migrations_from_empty(tmp_path):
     path = tmp_path / "fresh.db"
     db = open_db(path)
-    assert {"accounts", "numbers", "observations", "sightings", "runs", "run_sources",
-            "feeds"} <= set(db.table_names())
+    assert {
+        "accounts",
+        "numbers",
+        "observations",
+        "sightings",
+        "runs",
+        "run_sources",
+        "feeds",
+    } <= set(db.table_names())
     assert [m.name for m in migrations.applied(db)] == [m.name for m in migrations._migrations]
     assert migrations.pending(db) == []
     assert [r["name"] for r in db.query("SELECT name FROM accounts")] == ["default"]

@@ -58,7 +58,9 @@ def make_app() -> typer.Typer:
             None, "--db", help="SQLite database (env CIDREP_DB; default: user data dir)."
         ),
         account: str | None = typer.Option(
-            None, "--account", "-a",
+            None,
+            "--account",
+            "-a",
             help="Scope to this account (env CIDREP_ACCOUNT). Reads and checks cover all "
             "accounts when unset; writes go to the default account.",
         ),

@@ -6,8 +6,7 @@ import typer
 
 from cidrep.cli.context import print_json, state, table
 
-app = typer.Typer(help="Accounts: one per customer you monitor numbers for.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Accounts: one per customer you monitor numbers for.", no_args_is_help=True)
 
 
 @app.command("add")
@@ -40,5 +39,9 @@ def list_accounts(
     if as_json:
         print_json([{k: r[k] for k in ("name", "email", "numbers", "created_at")} for r in rows])
         return
-    typer.echo(table([[r["name"], r["email"] or "", str(r["numbers"])] for r in rows],
-                     ["ACCOUNT", "EMAIL", "NUMBERS"]))
+    typer.echo(
+        table(
+            [[r["name"], r["email"] or "", str(r["numbers"])] for r in rows],
+            ["ACCOUNT", "EMAIL", "NUMBERS"],
+        )
+    )

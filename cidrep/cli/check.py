@@ -48,8 +48,11 @@ def check(
     db_path = settings.db_path
     with RunLock(db_path.with_name(db_path.name + ".lock")):
         options = CheckOptions(
-            now=utcnow(), force=force, sources=list(dict.fromkeys(source or [])) or None,
-            numbers=numbers or None, account_id=account["id"] if account else None,
+            now=utcnow(),
+            force=force,
+            sources=list(dict.fromkeys(source or [])) or None,
+            numbers=numbers or None,
+            account_id=account["id"] if account else None,
             account_name=account["name"] if account else None,
         )
         with _progress(enabled=sys.stderr.isatty() and not as_json) as progress:
@@ -79,8 +82,10 @@ def _require_monitored(st: Any, numbers: list[str], account: dict | None) -> Non
 def render(result: RunResult) -> str:
     from cidrep.phone import display
 
-    lines = [f"run {result.run_id}: {result.checks} checks, {len(result.flagged)} flagged, "
-             f"{result.errors} errors"]
+    lines = [
+        f"run {result.run_id}: {result.checks} checks, {len(result.flagged)} flagged, "
+        f"{result.errors} errors"
+    ]
     for s in result.sources:
         if s.status == "skipped":
             detail = s.reason or ""
@@ -89,8 +94,11 @@ def render(result: RunResult) -> str:
         else:
             counts = ", ".join(f"{n} {v}" for v, n in s.verdicts.items() if n)
             detail = f"{s.checks} checked" + (f": {counts}" if counts else "")
-            extras = [f"{v} {k.replace('_', ' ')}" for k, v in sorted(s.stats.items())
-                      if k in ("files", "junk_rows", "new_sightings") and v]
+            extras = [
+                f"{k.replace('_', ' ')}: {v}"
+                for k, v in sorted(s.stats.items())
+                if k in ("files", "junk_rows", "new_sightings") and v
+            ]
             if extras:
                 detail += f" ({', '.join(extras)})"
         lines.append(f"  {s.source:<8} {s.status:<8} {detail}")

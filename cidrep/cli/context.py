@@ -31,8 +31,8 @@ class AppState:
     _warned: bool = field(default=False)
 
     def checkers(self) -> dict[str, type[Checker]]:
-        from cidrep.plugins import PluginError, get_checkers
         from cidrep.errors import CidrepError
+        from cidrep.plugins import PluginError, get_checkers
 
         try:
             return get_checkers()

@@ -111,9 +111,14 @@ def list_numbers(
     if as_json:
         print_json(
             [
-                {"number": r["e164"], "account": r["account"], "label": r["label"],
-                 "tags": r["tags"], "paused": r["paused_at"] is not None,
-                 "added": r["created_at"]}
+                {
+                    "number": r["e164"],
+                    "account": r["account"],
+                    "label": r["label"],
+                    "tags": r["tags"],
+                    "paused": r["paused_at"] is not None,
+                    "added": r["created_at"],
+                }
                 for r in rows
             ]
         )
@@ -124,8 +129,13 @@ def list_numbers(
     typer.echo(
         table(
             [
-                [display(r["e164"]), r["account"], r["label"] or "", " ".join(r["tags"]),
-                 "paused" if r["paused_at"] else "active"]
+                [
+                    display(r["e164"]),
+                    r["account"],
+                    r["label"] or "",
+                    " ".join(r["tags"]),
+                    "paused" if r["paused_at"] else "active",
+                ]
                 for r in rows
             ],
             ["NUMBER", "ACCOUNT", "LABEL", "TAGS", "STATE"],

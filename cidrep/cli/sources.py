@@ -33,13 +33,21 @@ def list_sources(
                 reason = cls(settings).preflight()
             except Exception as exc:  # a broken plugin is reported, not fatal
                 reason = f"preflight failed: {exc!r}"
-        items.append({
-            "name": name, "shape": cls.shape, "description": cls.description,
-            "status": "skipped" if reason else "enabled", "reason": reason,
-            "disclosure": cls.disclosure, "rate_limit": str(settings.rate_limit),
-            "concurrency": settings.concurrency, "interval": _seconds(settings.interval),
-            "timeout": _seconds(settings.timeout), "module": cls.__module__,
-        })
+        items.append(
+            {
+                "name": name,
+                "shape": cls.shape,
+                "description": cls.description,
+                "status": "skipped" if reason else "enabled",
+                "reason": reason,
+                "disclosure": cls.disclosure,
+                "rate_limit": str(settings.rate_limit),
+                "concurrency": settings.concurrency,
+                "interval": _seconds(settings.interval),
+                "timeout": _seconds(settings.timeout),
+                "module": cls.__module__,
+            }
+        )
     if as_json:
         print_json(items)
         return
@@ -48,6 +56,8 @@ def list_sources(
         typer.echo(f"{item['name']} ({item['shape']}) - {status}")
         typer.echo(f"  {item['description']}")
         typer.echo(f"  sends: {item['disclosure']}")
-        typer.echo(f"  rate limit {item['rate_limit']}, concurrency {item['concurrency']}, "
-                   f"every {item['interval']}, timeout {item['timeout']}")
+        typer.echo(
+            f"  rate limit {item['rate_limit']}, concurrency {item['concurrency']}, "
+            f"every {item['interval']}, timeout {item['timeout']}"
+        )
         typer.echo("")

@@ -25,8 +25,12 @@ def summarize(states: dict[str, dict[str, Any]]) -> dict[str, Any]:
     if top == "error":
         behind = failing
     checked = max((s["last_checked"] for s in states.values()), default=None)
-    return {"verdict": top.value if top else None, "sources": behind, "failing": failing,
-            "last_checked": checked}
+    return {
+        "verdict": top.value if top else None,
+        "sources": behind,
+        "failing": failing,
+        "last_checked": checked,
+    }
 
 
 def status(
@@ -46,10 +50,16 @@ def status(
     items = []
     for n in numbers:
         summary = summarize(states.get(n["id"], {}))
-        items.append({
-            "number": n["e164"], "account": n["account"], "label": n["label"],
-            "tags": n["tags"], "paused": n["paused_at"] is not None, **summary,
-        })
+        items.append(
+            {
+                "number": n["e164"],
+                "account": n["account"],
+                "label": n["label"],
+                "tags": n["tags"],
+                "paused": n["paused_at"] is not None,
+                **summary,
+            }
+        )
     if as_json:
         print_json(items)
         return
@@ -64,8 +74,16 @@ def status(
         behind = ", ".join(item["sources"])
         if item["failing"] and item["verdict"] != "error":
             behind += f" [failing: {', '.join(item['failing'])}]"
-        rows.append([display(item["number"]), item["account"], item["label"] or "",
-                     verdict, behind.strip(), _short(item["last_checked"])])
+        rows.append(
+            [
+                display(item["number"]),
+                item["account"],
+                item["label"] or "",
+                verdict,
+                behind.strip(),
+                _short(item["last_checked"]),
+            ]
+        )
     headers = ["NUMBER", "ACCOUNT", "LABEL", "VERDICT", "SOURCES", "LAST CHECKED (UTC)"]
     if len({i["account"] for i in items}) == 1:
         rows = [r[:1] + r[2:] for r in rows]
@@ -87,17 +105,21 @@ def report(
     st = state(ctx)
     e164 = st.normalize(number)
     account = st.scoped_account()
-    rows = list(st.db().query(
-        "SELECT n.*, a.name AS account FROM numbers n JOIN accounts a ON a.id = n.account_id"
-        " WHERE n.e164 = ?" + (" AND n.account_id = ?" if account else "") + " ORDER BY a.name",
-        [e164, account["id"]] if account else [e164],
-    ))
+    rows = list(
+        st.db().query(
+            "SELECT n.*, a.name AS account FROM numbers n JOIN accounts a ON a.id = n.account_id"
+            " WHERE n.e164 = ?" + (" AND n.account_id = ?" if account else "") + " ORDER BY a.name",
+            [e164, account["id"]] if account else [e164],
+        )
+    )
     if not rows:
         where = f" in account {account['name']!r}" if account else ""
         raise CidrepError(f"{e164} is not monitored{where}; add it with: cidrep numbers add {e164}")
     if len(rows) > 1:
         names = ", ".join(r["account"] for r in rows)
-        raise CidrepError(f"{e164} is monitored in several accounts ({names}); pick one with --account")
+        raise CidrepError(
+            f"{e164} is monitored in several accounts ({names}); pick one with --account"
+        )
     row = rows[0]
     history = number_history(st.db(), row["id"])
     sources = {}
@@ -108,15 +130,25 @@ def report(
             continue
         current = s["row"] or {}
         sources[name] = {
-            "verdict": s["verdict"], "since": s["since"], "last_checked": s["last_checked"],
-            "label": current.get("label"), "category": current.get("category"),
-            "score": current.get("score"), "evidence": current.get("evidence"),
-            "url": current.get("url"), "checks": sum(r["checks"] for r in history[name]),
-            "error": s["error"], "error_since": s["error_since"], "checked": True,
+            "verdict": s["verdict"],
+            "since": s["since"],
+            "last_checked": s["last_checked"],
+            "label": current.get("label"),
+            "category": current.get("category"),
+            "score": current.get("score"),
+            "evidence": current.get("evidence"),
+            "url": current.get("url"),
+            "checks": sum(r["checks"] for r in history[name]),
+            "error": s["error"],
+            "error_since": s["error_since"],
+            "checked": True,
         }
     data = {
-        "number": e164, "account": row["account"], "label": row["label"],
-        "tags": json.loads(row["tags"]), "paused": row["paused_at"] is not None,
+        "number": e164,
+        "account": row["account"],
+        "label": row["label"],
+        "tags": json.loads(row["tags"]),
+        "paused": row["paused_at"] is not None,
         **summarize({k: _as_state(v) for k, v in sources.items() if v["checked"]}),
         "by_source": sources,
     }
@@ -148,7 +180,10 @@ def _print_report(data: dict[str, Any], display: Any) -> None:
             head = f"{name}: {s['verdict']} since {_short(s['since'])} UTC"
         else:
             head = f"{name}: no verdict yet"
-        typer.echo(f"{head} (last checked {_short(s['last_checked'])}, {s['checks']} checks)")
+        plural = "" if s["checks"] == 1 else "s"
+        typer.echo(
+            f"{head} (last checked {_short(s['last_checked'])}, {s['checks']} check{plural})"
+        )
         for key in ("label", "category", "score", "url"):
             if s.get(key) is not None:
                 typer.echo(f"  {key}: {s[key]}")

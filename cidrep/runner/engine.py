@@ -75,10 +75,17 @@ class SourceResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "source": self.source, "shape": self.shape, "status": self.status,
-            "reason": self.reason, "checks": self.checks, "verdicts": self.verdicts,
-            "errors": self.errors, "cost_units": self.cost_units, "messages": self.messages,
-            "stats": self.stats, "flagged": self.flagged,
+            "source": self.source,
+            "shape": self.shape,
+            "status": self.status,
+            "reason": self.reason,
+            "checks": self.checks,
+            "verdicts": self.verdicts,
+            "errors": self.errors,
+            "cost_units": self.cost_units,
+            "messages": self.messages,
+            "stats": self.stats,
+            "flagged": self.flagged,
         }
 
 
@@ -104,9 +111,13 @@ class RunResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "run_id": self.run_id, "started_at": self.started_at,
-            "finished_at": self.finished_at, "exit_code": int(self.exit_code),
-            "checks": self.checks, "errors": self.errors, "flagged": self.flagged,
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "exit_code": int(self.exit_code),
+            "checks": self.checks,
+            "errors": self.errors,
+            "flagged": self.flagged,
             "sources": {s.source: s.as_dict() for s in self.sources},
         }
 
@@ -126,16 +137,12 @@ class Cycle:
         self.opt = options
         self.progress = progress or (lambda *_: None)
         self.now = iso(options.now)
-        self.redact = Redactor(
-            s for name in checkers for s in settings.source(name).secrets()
-        )
+        self.redact = Redactor(s for name in checkers for s in settings.source(name).secrets())
         self.run_id = 0
         self.writer: ObservationWriter
 
     async def run(self) -> RunResult:
-        self.run_id = runs_store.start_run(
-            self.db, self.now, self.opt.account_name, self.opt.force
-        )
+        self.run_id = runs_store.start_run(self.db, self.now, self.opt.account_name, self.opt.force)
         self.writer = ObservationWriter(self.db, self.run_id, self.now)
         names = list(self.opt.sources or self.checkers)
         results = await asyncio.gather(*(self._source(n) for n in names))
@@ -148,8 +155,13 @@ class Cycle:
         for result in results:
             runs_store.record_source(self.db, self.run_id, result.as_dict())
         runs_store.finish_run(
-            self.db, self.run_id, finished, sum(r.checks for r in results),
-            sum(len(r.flagged) for r in results), sum(r.errors for r in results), int(code),
+            self.db,
+            self.run_id,
+            finished,
+            sum(r.checks for r in results),
+            sum(len(r.flagged) for r in results),
+            sum(r.errors for r in results),
+            int(code),
         )
         return RunResult(self.run_id, self.now, finished, list(results), code)
 
@@ -204,8 +216,13 @@ class Cycle:
             result.note(obs.error or "error")
         elif obs.verdict == Verdict.FLAGGED:
             result.flagged.append(
-                {"number": obs.number, "source": result.source, "label": obs.label,
-                 "category": obs.category, "score": obs.score}
+                {
+                    "number": obs.number,
+                    "source": result.source,
+                    "label": obs.label,
+                    "category": obs.category,
+                    "score": obs.score,
+                }
             )
 
     # -- lookup sources -------------------------------------------------------
@@ -314,7 +331,9 @@ class Cycle:
         so a half-read feed never produces verdicts (committed chunks are kept)."""
         targets = runs_store.active_targets(self.db)
         request = FeedRequest(
-            cursor=cursor, targets=frozenset(targets), backfill=backfill or cursor is None,
+            cursor=cursor,
+            targets=frozenset(targets),
+            backfill=backfill or cursor is None,
             now=self.opt.now,
         )
         async for chunk in checker.pull(request, session):

@@ -92,8 +92,12 @@ class HttpSession:
 
         try:
             async for attempt in AsyncRetrying(
-                retry=retry_if_exception(_retryable), wait=wait, stop=stop,
-                before_sleep=count_retry, reraise=True, sleep=self.sleep,
+                retry=retry_if_exception(_retryable),
+                wait=wait,
+                stop=stop,
+                before_sleep=count_retry,
+                reraise=True,
+                sleep=self.sleep,
             ):
                 with attempt:
                     return await self._once(url, params, headers)
@@ -101,8 +105,7 @@ class HttpSession:
             raise SourceError(self._status_message(host, exc, ceiling)) from None
         except httpx.TimeoutException:
             raise SourceError(
-                f"{host} timed out after {s.timeout.total_seconds():g}s "
-                f"({s.max_attempts} attempts)"
+                f"{host} timed out after {s.timeout.total_seconds():g}s ({s.max_attempts} attempts)"
             ) from None
         except httpx.TransportError as exc:
             reason = self.redact(str(exc) or type(exc).__name__)

@@ -55,9 +55,20 @@ class ObservationWriter:
                     continue
                 inserts.append(
                     (
-                        number_id, source, obs.verdict.value, obs.label, obs.category,
-                        obs.score, json.dumps(obs.evidence, sort_keys=True, default=str),
-                        obs.url, obs.error, fp, self.now, self.now, self.run_id, self.run_id,
+                        number_id,
+                        source,
+                        obs.verdict.value,
+                        obs.label,
+                        obs.category,
+                        obs.score,
+                        json.dumps(obs.evidence, sort_keys=True, default=str),
+                        obs.url,
+                        obs.error,
+                        fp,
+                        self.now,
+                        self.now,
+                        self.run_id,
+                        self.run_id,
                     )
                 )
                 # a later duplicate in this same batch extends the row just queued

@@ -104,18 +104,17 @@ def list_numbers(
 def find_numbers(db: Database, account: dict[str, Any], e164s: Iterable[str]) -> list[dict]:
     """Look up numbers in an account; every one must exist (message names the missing)."""
     wanted = list(dict.fromkeys(e164s))
+    marks = ",".join("?" * len(wanted))
     rows = {
         r["e164"]: r
         for r in db.query(
-            f"SELECT * FROM numbers WHERE account_id = ? AND e164 IN ({','.join('?' * len(wanted))})",
+            f"SELECT * FROM numbers WHERE account_id = ? AND e164 IN ({marks})",
             [account["id"], *wanted],
         )
     }
     missing = [n for n in wanted if n not in rows]
     if missing:
-        raise CidrepError(
-            f"not monitored in account {account['name']!r}: {', '.join(missing)}"
-        )
+        raise CidrepError(f"not monitored in account {account['name']!r}: {', '.join(missing)}")
     return [rows[n] for n in wanted]
 
 

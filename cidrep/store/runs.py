@@ -34,10 +34,18 @@ def record_source(db: Database, run_id: int, result: dict[str, Any]) -> None:
         """INSERT INTO run_sources (run_id, source, status, reason, checks, clean, flagged,
            unknown, errors, cost_units, message, stats) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
         [
-            run_id, result["source"], result["status"], result.get("reason"),
-            result["checks"], result["verdicts"]["clean"], result["verdicts"]["flagged"],
-            result["verdicts"]["unknown"], result["errors"], result["cost_units"],
-            "; ".join(result["messages"]) or None, json.dumps(result["stats"], sort_keys=True),
+            run_id,
+            result["source"],
+            result["status"],
+            result.get("reason"),
+            result["checks"],
+            result["verdicts"]["clean"],
+            result["verdicts"]["flagged"],
+            result["verdicts"]["unknown"],
+            result["errors"],
+            result["cost_units"],
+            "; ".join(result["messages"]) or None,
+            json.dumps(result["stats"], sort_keys=True),
         ],
     )
 
@@ -90,8 +98,9 @@ def mark_feed_success(db: Database, source: str, now: str) -> None:
 
 def sightings_for(db: Database, source: str, number_id: int) -> list[Sighting]:
     return [
-        Sighting(number="", key=r["key"], occurred_at=r["occurred_at"],
-                 detail=json.loads(r["detail"]))
+        Sighting(
+            number="", key=r["key"], occurred_at=r["occurred_at"], detail=json.loads(r["detail"])
+        )
         for r in db.query(
             "SELECT key, occurred_at, detail FROM sightings WHERE source = ? AND number_id = ?"
             " ORDER BY occurred_at, id",
@@ -157,13 +166,19 @@ def iter_due(
         last = rows[-1]["e164"]
 
 
-def count_due(db: Database, source: str, fresh_since: str | None, account_id: int | None,
-              numbers: Sequence[str] | None) -> int:
+def count_due(
+    db: Database,
+    source: str,
+    fresh_since: str | None,
+    account_id: int | None,
+    numbers: Sequence[str] | None,
+) -> int:
     return sum(1 for _ in iter_due(db, source, fresh_since, account_id, numbers))
 
 
-def has_unassessed(db: Database, source: str, account_id: int | None,
-                   numbers: Sequence[str] | None) -> bool:
+def has_unassessed(
+    db: Database, source: str, account_id: int | None, numbers: Sequence[str] | None
+) -> bool:
     """True when an active number in scope has never had a real verdict from ``source``."""
     scope, params = _scope_sql(account_id, numbers)
     rows = db.query(

@@ -53,6 +53,7 @@ def write_sample(
     junk_rows: int = 5,
     filler_rows: int = 20,
     seed: int = 0,
+    clean: Collection[str] = frozenset(),
 ) -> Path:
     """Write the FTC file for ``day`` into ``folder`` and return its path.
 
@@ -62,7 +63,8 @@ def write_sample(
     about one row in ten writes the number with a leading ``1``, as consumers do.
     ``junk_rows`` rows carry an unusable number (7, 9, 11 digits not starting with
     1, 15 digits, a date), cycling in that order; ``filler_rows`` name fictional
-    555-01XX numbers that are not in ``complaints``.
+    555-01XX numbers that are neither in ``complaints`` nor in ``clean`` (numbers
+    that must come out with no complaint, e.g. the demo's clean numbers).
     """
     rng = random.Random(seed)
     monitored: dict[str, str] = {}
@@ -74,6 +76,7 @@ def write_sample(
             raise ValueError(f"negative complaint count for {number}")
         monitored[national] = number
 
+    avoid = set(monitored) | {n for n in map(nanp_digits, clean) if n}
     rows: list[list[str]] = []
     for national, number in sorted(monitored.items()):
         flagged_robocall = number in robocall
@@ -81,7 +84,7 @@ def write_sample(
             phone = "1" + national if rng.random() < 0.1 else national
             rows.append(_row(rng, day, phone, robocall=flagged_robocall))
     for _ in range(filler_rows):
-        rows.append(_row(rng, day, _filler_number(rng, monitored), robocall=rng.random() < 0.4))
+        rows.append(_row(rng, day, _filler_number(rng, avoid), robocall=rng.random() < 0.4))
     for i in range(junk_rows):
         rows.append(_row(rng, day, _junk_number(rng, JUNK_KINDS[i % len(JUNK_KINDS)], day)))
     rng.shuffle(rows)
@@ -115,13 +118,13 @@ def _moment(rng: random.Random, day: date) -> datetime:
     return datetime.combine(day, time(rng.randint(8, 21), rng.randint(0, 59), rng.randint(0, 59)))
 
 
-def _filler_number(rng: random.Random, monitored: Mapping[str, str]) -> str:
-    """A fictional 555-01XX number (reserved for fiction) that is not monitored."""
+def _filler_number(rng: random.Random, avoid: Collection[str]) -> str:
+    """A fictional 555-01XX number (reserved for fiction) not among ``avoid``."""
     for _ in range(10_000):
         national = f"{rng.choice(FILLER_AREA_CODES)}55501{rng.randint(0, 99):02d}"
-        if national not in monitored:
+        if national not in avoid:
             return national
-    raise ValueError("every fictional 555-01XX filler number is monitored")
+    raise ValueError("every fictional 555-01XX filler number is excluded")
 
 
 def _junk_number(rng: random.Random, kind: str, day: date) -> str:
