@@ -1,6 +1,8 @@
 """Benchmark: a check cycle over 10,000 monitored numbers, and CLI start-up time.
 
-    python benchmarks/bench_cycle.py [--data ../shared/data/ftc-dnc-complaint-numbers-90d-2025-12-11.csv]
+    python benchmarks/bench_cycle.py [--data PATH]
+
+PATH defaults to ../shared/data/ftc-dnc-complaint-numbers-90d-2025-12-11.csv.
 
 With the shared FTC snapshot (real numbers, real skew and junk) it builds one FTC-format
 file holding all 337,810 complaint rows, monitors 10,000 numbers drawn from it (half
@@ -35,24 +37,34 @@ def complaint_numbers(data: Path) -> list[str]:
         with data.open() as handle:
             return [row[0] for row in csv.reader(handle)][1:]
     rng = random.Random(1)
-    return [f"{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
-            for _ in range(300_000)]
+    return [
+        f"{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+        for _ in range(300_000)
+    ]
 
 
 def write_ftc_file(folder: Path, numbers: list[str]) -> Path:
+    from cidrep_plugins.ftc.csvfile import FTC_HEADER
+
     rng = random.Random(2)
     path = folder / f"DNC_Complaint_Numbers_{NOW.date().isoformat()}.csv"
     with path.open("w", newline="") as handle:
         out = csv.writer(handle)
-        out.writerow(["Company_Phone_Number", "Created_Date", "Violation_Date", "Consumer_City",
-                      "Consumer_State", "Consumer_Area_Code", "Subject",
-                      "Recorded_Message_Or_Robocall"])
+        out.writerow(FTC_HEADER)
         for number in numbers:
             day = NOW - timedelta(days=rng.randint(1, 28), seconds=rng.randint(0, 43199))
-            out.writerow([number, day.strftime("%Y-%m-%d %H:%M:%S"),
-                          day.strftime("%Y-%m-%d %H:%M:%S"), "Springfield", "Illinois", "217",
-                          rng.choice(["Imposters", "Other", "Warranties & protection plans"]),
-                          rng.choice("YN")])
+            out.writerow(
+                [
+                    number,
+                    day.strftime("%Y-%m-%d %H:%M:%S"),
+                    day.strftime("%Y-%m-%d %H:%M:%S"),
+                    "Springfield",
+                    "Illinois",
+                    "217",
+                    rng.choice(["Imposters", "Other", "Warranties & protection plans"]),
+                    rng.choice("YN"),
+                ]
+            )
     return path
 
 
@@ -105,13 +117,16 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="cidrep-bench-"))
     numbers = complaint_numbers(args.data)
-    print(f"complaint rows: {len(numbers):,} ({'shared FTC data' if args.data.exists() else 'synthetic'})")
+    origin = "shared FTC data" if args.data.exists() else "synthetic"
+    print(f"complaint rows: {len(numbers):,} ({origin})")
     (work / "ftc").mkdir()
     write_ftc_file(work / "ftc", numbers)
     monitored = fleet(numbers)
     db = open_db(work / "bench.db")
-    timed(f"add {len(monitored):,} numbers", lambda: add_numbers(
-        db, 1, [NumberEntry(n) for n in monitored], "T"))
+    timed(
+        f"add {len(monitored):,} numbers",
+        lambda: add_numbers(db, 1, [NumberEntry(n) for n in monitored], "T"),
+    )
 
     def cycle(config: str, **options):  # type: ignore[no-untyped-def]
         (work / "c.toml").write_text(config)
@@ -129,10 +144,13 @@ def main() -> None:
 
     with LocalServer() as server:
         server.route("/resource/3xyp-aqkj.json", Reply(200, "[]"))
-        fcc = (f'[sources.ftc]\nenabled = false\n[sources.fcc]\nbase_url = "{server.url}"\n'
-               'rate_limit = "10000/s"\nconcurrency = 4\n')
-        result = timed("fcc lookup of 10k numbers (local server, batches of 50)",
-                       lambda: cycle(fcc))
+        fcc = (
+            f'[sources.ftc]\nenabled = false\n[sources.fcc]\nbase_url = "{server.url}"\n'
+            'rate_limit = "10000/s"\nconcurrency = 4\n'
+        )
+        result = timed(
+            "fcc lookup of 10k numbers (local server, batches of 50)", lambda: cycle(fcc)
+        )
         print(f"  requests: {len(server.requests)}; checks: {result.sources[0].checks}")
     commits = db.execute("SELECT count(*) FROM runs").fetchone()[0]
     print(f"runs recorded: {commits}; db size: {(work / 'bench.db').stat().st_size / 1e6:.1f} MB")
@@ -144,9 +162,17 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     print(f"cidrep --help start-up: median {statistics.median(times) * 1000:.0f} ms over 7 runs")
     imports = subprocess.run(
-        [sys.executable, "-c", "import sys, cidrep.cli; "
-         "print(sorted(m for m in ('httpx','sqlite_utils','pydantic','phonenumbers') "
-         "if m in sys.modules))"], capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, cidrep.cli; "
+            "print(sorted(m for m in ('httpx','sqlite_utils','pydantic','phonenumbers') "
+            "if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     print(f"heavy modules imported by `import cidrep.cli`: {imports.stdout.strip()}")
 
 

@@ -30,8 +30,10 @@ class Complaint:
 class ComplaintRuleSettings(SourceSettings):
     """Settings shared by complaint sources: the flag rule."""
 
-    flag_min_complaints: int = Field(default=1, ge=1)
-    flag_window_days: int = Field(default=30, ge=1)
+    flag_min_complaints: int = Field(
+        default=1, ge=1, description="complaints in the window that flag a number"
+    )
+    flag_window_days: int = Field(default=30, ge=1, description="the window, in days up to today")
 
 
 @dataclass(frozen=True)

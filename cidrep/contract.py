@@ -159,15 +159,17 @@ class SourceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    enabled: bool = True
-    base_url: str = ""
+    enabled: bool = Field(default=True, description="run this source at all")
+    base_url: str = Field(default="", description="where to reach it (proxy, mirror, test)")
     rate_limit: RateLimit = Field(default=Rate(1, 1), description="requests per second/minute")
-    concurrency: int = Field(default=2, ge=1, le=64)
+    concurrency: int = Field(default=2, ge=1, le=64, description="requests in flight at once")
     interval: Duration = Field(default=timedelta(hours=24), description="how often a number is due")
-    timeout: Duration = Field(default=timedelta(seconds=30))
-    max_attempts: int = Field(default=4, ge=1, le=20)
-    backoff_initial: Duration = Field(default=timedelta(seconds=1))
-    backoff_max: Duration = Field(default=timedelta(seconds=30))
+    timeout: Duration = Field(default=timedelta(seconds=30), description="per request")
+    max_attempts: int = Field(default=4, ge=1, le=20, description="tries per request")
+    backoff_initial: Duration = Field(
+        default=timedelta(seconds=1), description="first retry wait; doubles, plus jitter"
+    )
+    backoff_max: Duration = Field(default=timedelta(seconds=30), description="longest backoff")
     retry_after_max: Duration = Field(
         default=timedelta(minutes=5),
         description="longest Retry-After honoured; longer means give up until next run",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cidrep.cli.context import print_json, state, table
+from cidrep.cli.context import JSON_OPTION, print_json, state, table
 
 app = typer.Typer(help="Accounts: one per customer you monitor numbers for.", no_args_is_help=True)
 
@@ -30,7 +30,7 @@ def add(
 @app.command("list")
 def list_accounts(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """List accounts and how many numbers each monitors."""
     from cidrep.store.numbers import list_accounts as query

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from cidrep.contract import Checker
 
 
+JSON_OPTION = typer.Option(False, "--json", help="Machine-readable output.")
+TAG_FILTER = typer.Option(None, "--tag", "-t", help="Only numbers with this tag.")
+
+
 @dataclass
 class AppState:
     config_path: Path | None = None
@@ -28,7 +32,6 @@ class AppState:
     account_name: str | None = None
     _loaded: LoadedConfig | None = None
     _db: Database | None = None
-    _warned: bool = field(default=False)
 
     def checkers(self) -> dict[str, type[Checker]]:
         from cidrep.errors import CidrepError
@@ -70,6 +73,13 @@ class AppState:
         if self.account_name is not None or _account_configured(self.loaded()):
             return self.account()
         return None
+
+    def scoped_numbers(self, tag: str | None = None) -> list[dict[str, Any]]:
+        """Numbers in the scoped account (or all accounts), optionally by tag."""
+        from cidrep.store.numbers import list_numbers
+
+        account = self.scoped_account()
+        return list_numbers(self.db(), account["id"] if account else None, tag)
 
     def normalize(self, raw: str) -> str:
         from cidrep.errors import CidrepError

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cidrep.cli.context import print_json, state, table
+from cidrep.cli.context import JSON_OPTION, TAG_FILTER, print_json, state, table
 
 app = typer.Typer(help="Manage the outbound caller IDs you monitor.", no_args_is_help=True)
 
@@ -98,16 +98,13 @@ def import_csv(
 @app.command("list")
 def list_numbers(
     ctx: typer.Context,
-    tag: str | None = typer.Option(None, "--tag", "-t", help="Only numbers with this tag."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    tag: str | None = TAG_FILTER,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """List monitored numbers (all accounts unless --account is given)."""
     from cidrep.phone import display
-    from cidrep.store.numbers import list_numbers as query
 
-    st = state(ctx)
-    account = st.scoped_account()
-    rows = query(st.db(), account["id"] if account else None, tag)
+    rows = state(ctx).scoped_numbers(tag)
     if as_json:
         print_json(
             [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cidrep.cli.context import print_json, state
+from cidrep.cli.context import JSON_OPTION, print_json, state
 
 app = typer.Typer(help="Reputation sources (checker plugins).", no_args_is_help=True)
 
@@ -20,7 +20,7 @@ def _seconds(td: object) -> str:
 @app.command("list")
 def list_sources(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Every source: enabled or skipped (and why), what it sends where, its rate limit."""
     st = state(ctx)

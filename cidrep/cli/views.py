@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from cidrep.cli.context import print_json, state, table
+from cidrep.cli.context import JSON_OPTION, TAG_FILTER, print_json, state, table
 
 
 def _short(ts: str | None) -> str:
@@ -35,17 +35,15 @@ def summarize(states: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def status(
     ctx: typer.Context,
-    tag: str | None = typer.Option(None, "--tag", "-t", help="Only numbers with this tag."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    tag: str | None = TAG_FILTER,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """One line per number: its worst current verdict and the sources behind it."""
     from cidrep.phone import display
     from cidrep.store.history import current_states
-    from cidrep.store.numbers import list_numbers
 
     st = state(ctx)
-    account = st.scoped_account()
-    numbers = list_numbers(st.db(), account["id"] if account else None, tag)
+    numbers = st.scoped_numbers(tag)
     states = current_states(st.db(), [n["id"] for n in numbers])
     items = []
     for n in numbers:
@@ -94,7 +92,7 @@ def status(
 def report(
     ctx: typer.Context,
     number: str = typer.Argument(..., help="A monitored number."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Per source: the current verdict, label, since when, and the evidence."""
     from cidrep.errors import CidrepError

@@ -309,7 +309,7 @@ class Cycle:
         result.status = "ran"
         self.progress(name, 0, total)
         for e164, ids in runs_store.iter_due(self.db, name, since, opt.account_id, opt.numbers):
-            sightings = runs_store.sightings_for(self.db, name, ids[0])
+            sightings = runs_store.sightings_for(self.db, name, e164, ids[0])
             try:
                 obs = checker.assess(e164, sightings, opt.now)
                 obs = checked_observation(obs, e164, self.redact)

@@ -96,10 +96,14 @@ def mark_feed_success(db: Database, source: str, now: str) -> None:
     )
 
 
-def sightings_for(db: Database, source: str, number_id: int) -> list[Sighting]:
+def sightings_for(db: Database, source: str, number: str, number_id: int) -> list[Sighting]:
+    """Every stored sighting of ``number`` (row ``number_id``) from ``source``, oldest first."""
     return [
         Sighting(
-            number="", key=r["key"], occurred_at=r["occurred_at"], detail=json.loads(r["detail"])
+            number=number,
+            key=r["key"],
+            occurred_at=r["occurred_at"],
+            detail=json.loads(r["detail"]),
         )
         for r in db.query(
             "SELECT key, occurred_at, detail FROM sightings WHERE source = ? AND number_id = ?"
