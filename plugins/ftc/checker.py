@@ -161,9 +161,13 @@ class FtcChecker(FeedChecker):
         """
         targets = target_index(request.targets)
         start, end = self.window(request)
+        found = 0
         if self.settings.path is not None:
             async for chunk in self._pull_local(self.settings.path, start, end, request, targets):
+                found += 1
                 yield chunk
+            if found == 0 and self.settings.path.is_dir():
+                _require_some_file(start, end, str(self.settings.path))
             return
         missing = 0
         for day in _days(start, end):
@@ -173,8 +177,11 @@ class FtcChecker(FeedChecker):
                 continue
             name = self.settings.file_pattern.format(date=day.isoformat())
             parsed = await _parse(data, name, targets)
+            found += 1
             yield _chunk(parsed, day.isoformat(), missing)
             missing = 0
+        if found == 0:
+            _require_some_file(start, end, urlsplit(self.settings.base_url).hostname or "")
 
     async def _download(self, day: date, http: Http) -> bytes | None:
         url = self.settings.base_url + self.settings.file_pattern.format(date=day.isoformat())
@@ -278,6 +285,24 @@ def _chunk(parsed: ParsedFile, cursor: str | None, missing_files: int) -> FeedCh
     if missing_files:
         stats["missing_files"] = missing_files
     return FeedChunk(sightings=parsed.sightings, cursor=cursor, stats=stats)
+
+
+# A window holding this many past weekdays must hold at least one file; none means the
+# files moved or the mirror is stale, and "no complaints" would be a false clean.
+MIN_EXPECTED_WEEKDAYS = 3
+
+
+def _require_some_file(start: date, end: date, where: str) -> None:
+    """Raise when a window that should have had files (past weekdays) had none.
+
+    Today is not counted (its file appears around noon US Eastern), nor weekends.
+    """
+    weekdays = sum(1 for d in _days(start, end - timedelta(days=1)) if d.weekday() < 5)
+    if weekdays >= MIN_EXPECTED_WEEKDAYS:
+        raise SourceError(
+            f"no FTC file found for any date from {start.isoformat()} to {end.isoformat()} "
+            f"({weekdays} weekdays) at {where}; has the file location or file_pattern changed?"
+        )
 
 
 def _days(start: date, end: date) -> list[date]:
