@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
 
 def is_retry_status(status: int) -> bool:
     return status == 429 or status >= 500
@@ -42,8 +40,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 class RetryableStatus(Exception):
     """An HTTP answer worth retrying (5xx, 429); carries the server's Retry-After."""
 
-    def __init__(self, status: int, retry_after: float | None, detail: str = "") -> None:
+    def __init__(self, status: int, retry_after: float | None) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
         self.retry_after = retry_after
-        self.detail = detail

@@ -7,14 +7,13 @@ batch, so checking 10,000 numbers means a few dozen commits, not 10,000.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
 
-from cidrep.contract import Observation, Verdict
+from cidrep.contract import Observation
 from cidrep.history import current_state, extends, fingerprint
 
 DEFAULT_BATCH = 500
@@ -30,11 +29,9 @@ class ObservationWriter:
     commits: int = 0
     inserted: int = 0
     extended: int = 0
-    verdicts: Counter = field(default_factory=Counter)  # (source, verdict) -> count
 
     def add(self, number_ids: Sequence[int], source: str, obs: Observation) -> None:
         """Queue ``obs`` for every number row it answers (same E.164 in several accounts)."""
-        self.verdicts[(source, obs.verdict.value)] += 1
         for number_id in number_ids:
             self.pending.append((number_id, source, obs))
         if len(self.pending) >= self.batch_size:
@@ -145,7 +142,3 @@ def current_states(db: Database, number_ids: Sequence[int]) -> dict[int, dict[st
                 state["row"] = dict(state["row"], evidence=json.loads(state["row"]["evidence"]))
             states.setdefault(number_id, {})[source] = state  # type: ignore[assignment]
     return states
-
-
-def is_flagged(state: dict[str, Any] | None) -> bool:
-    return bool(state) and state["verdict"] == Verdict.FLAGGED

@@ -132,6 +132,18 @@ def _scope_sql(account_id: int | None, numbers: Sequence[str] | None) -> tuple[s
     return sql, params
 
 
+def _due_sql(
+    source: str, fresh_since: str | None, account_id: int | None, numbers: Sequence[str] | None
+) -> tuple[str, list]:
+    """WHERE clause (over ``numbers n``) selecting the due numbers; see ``iter_due``."""
+    where, params = _scope_sql(account_id, numbers)
+    if fresh_since is not None:
+        where += """ AND NOT EXISTS (SELECT 1 FROM observations o WHERE o.number_id = n.id
+                     AND o.source = ? AND o.verdict != 'error' AND o.last_seen >= ?)"""
+        params += [source, fresh_since]
+    return where, params
+
+
 def iter_due(
     db: Database,
     source: str,
@@ -147,20 +159,15 @@ def iter_due(
     not count as fresh, so they are retried on the next run. Keyset pagination keeps
     memory flat and holds no read cursor open across the caller's writes.
     """
-    scope, params = _scope_sql(account_id, numbers)
-    fresh = ""
-    if fresh_since is not None:
-        fresh = """AND NOT EXISTS (SELECT 1 FROM observations o WHERE o.number_id = n.id
-                   AND o.source = ? AND o.verdict != 'error' AND o.last_seen >= ?)"""
+    where, params = _due_sql(source, fresh_since, account_id, numbers)
     last = ""
     while True:
-        args = [*params, *([source, fresh_since] if fresh_since is not None else []), last, page]
         rows = list(
             db.query(
                 f"""SELECT n.e164, group_concat(n.id) AS ids FROM numbers n
-                    WHERE {scope} {fresh} AND n.e164 > ?
+                    WHERE {where} AND n.e164 > ?
                     GROUP BY n.e164 ORDER BY n.e164 LIMIT ?""",
-                args,
+                [*params, last, page],
             )
         )
         for row in rows:
@@ -177,7 +184,10 @@ def count_due(
     account_id: int | None,
     numbers: Sequence[str] | None,
 ) -> int:
-    return sum(1 for _ in iter_due(db, source, fresh_since, account_id, numbers))
+    """How many distinct numbers ``iter_due`` would yield, in one query."""
+    where, params = _due_sql(source, fresh_since, account_id, numbers)
+    rows = db.query(f"SELECT count(DISTINCT n.e164) AS c FROM numbers n WHERE {where}", params)
+    return int(next(iter(rows))["c"])
 
 
 def has_unassessed(
