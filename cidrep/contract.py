@@ -17,21 +17,37 @@ It has one of two shapes:
   stored sightings (bulk public data that cannot be queried per number).
 
 Checkers never touch the database and never decide retries: the runner gives them an
-``Http`` session (rate limit, concurrency, retries with backoff and Retry-After
-already applied) and stores what they return. Anything a checker raises becomes a
-recorded error for that source, never a crash and never a verdict.
+``Http`` session (rate limit, concurrency, retries with backoff and Retry-After, a
+whole-request deadline and a response size cap already applied) and stores what they
+return. Anything a checker raises becomes a recorded error for that source, never a
+crash and never a verdict. Text a checker returns (labels, evidence, errors) is
+redacted of every configured secret before it is stored or shown.
+
+Plugins import only this module: what they legitimately need from the rest of
+cidrep (the hook marker, number helpers, the complaint rule, redaction) is
+re-exported at the bottom.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ByteSize,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+)
 
+from cidrep.redaction import Redactor, excerpt
 from cidrep.timeutil import Rate, parse_duration, parse_rate
 
 
@@ -102,11 +118,20 @@ class Sighting:
 
 @dataclass
 class FeedChunk:
-    """A unit of feed progress, committed atomically with its cursor."""
+    """A unit of feed progress, committed atomically with its cursor.
+
+    A feed yields chunks of bounded size (a few thousand sightings at most), so a
+    large file never sits in memory whole. ``done`` names the item (e.g. a file's
+    date) that this chunk completes: it is recorded in the same transaction as the
+    chunk's sightings and comes back in ``FeedRequest.done``, so an item is never
+    skipped and never needs reading twice. A chunk in the middle of an item has
+    ``done=None`` and keeps the previous ``cursor``.
+    """
 
     sightings: list[Sighting]
     cursor: str | None
     stats: dict[str, int] = field(default_factory=dict)
+    done: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,26 +140,47 @@ class FeedRequest:
 
     ``targets`` are the E.164 numbers to match (all active monitored numbers).
     ``backfill`` is true when some target has never been assessed by this source, so
-    the feed should re-read its lookback window rather than only what is new since
-    ``cursor``; sighting keys make re-reading harmless.
+    the feed should also re-read its lookback window; sighting keys make re-reading
+    harmless. ``done`` holds the items already fully ingested (see ``FeedChunk.done``).
     """
 
     cursor: str | None
     targets: frozenset[str]
     backfill: bool
     now: datetime
+    done: frozenset[str] = frozenset()
 
 
 class SourceError(Exception):
     """A source failed in a way worth one readable line (never include secrets)."""
 
 
+class StreamedResponse(Protocol):
+    """A response whose body is read incrementally (see ``Http.stream``)."""
+
+    status_code: int
+    headers: Any
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+
+
 class Http(Protocol):
     """The HTTP session the runner hands to a checker.
 
-    ``get`` applies the source's rate limit, concurrency and retry policy. It returns
-    the final response for any status it does not retry (so a checker can read
-    4xx error bodies), and raises ``SourceError`` when retries are exhausted.
+    Both methods apply the source's rate limit, concurrency and retry policy, and:
+
+    - ``timeout`` is a deadline for the whole request, body included (a server
+      trickling one byte a second cannot hold a run);
+    - a body over ``max_response_bytes`` ends the request with ``SourceError``;
+    - a redirect is followed only to the configured origin when the request carries
+      a credential (header, query parameter or path segment); otherwise a redirect
+      to another origin is a ``SourceError``, so a secret never leaves its host;
+    - a request carrying a credential to any origin but ``base_url``'s is refused.
+
+    ``get`` returns the final response, body read (so a checker can read 4xx error
+    bodies), and raises ``SourceError`` when retries are exhausted. ``stream`` is an
+    async context manager for large bodies: ``async with http.stream(url) as r:``
+    then ``async for block in r.aiter_bytes()``; the deadline covers the whole block.
     """
 
     async def get(
@@ -145,9 +191,45 @@ class Http(Protocol):
         headers: dict[str, str] | None = None,
     ) -> Any: ...
 
+    def stream(
+        self,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> AbstractAsyncContextManager[StreamedResponse]: ...
+
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 RateLimit = Annotated[Rate, BeforeValidator(parse_rate)]
+
+MB = 1_000_000
+DEFAULT_MAX_RESPONSE = 50 * MB
+
+
+MAX_DURATIONS = {"interval": timedelta(days=366), "timeout": timedelta(hours=1)}
+
+
+def _days_or_hours(value: timedelta) -> str:
+    return f"{value.days}d" if value.days else f"{int(value.total_seconds() // 3600)}h"
+
+
+def credential_problem(value: str) -> str | None:
+    """Why a credential cannot be right, or None. Never quotes the credential.
+
+    Keys and tokens are printable ASCII without spaces; a trailing newline (pasted
+    from a file) or a non-ASCII look-alike would be sent as is and rejected by the
+    source with a confusing error, or show up escaped in messages.
+    """
+    if not value:
+        return None
+    if value != value.strip():
+        return "has leading or trailing whitespace (a pasted line break?); remove it"
+    if not value.isascii():
+        return "has a non-ASCII character; keys and tokens are plain ASCII"
+    if not value.isprintable() or any(c.isspace() for c in value):
+        return "has a space or control character; keys and tokens have none"
+    return None
 
 
 class SourceSettings(BaseModel):
@@ -164,7 +246,14 @@ class SourceSettings(BaseModel):
     rate_limit: RateLimit = Field(default=Rate(1, 1), description="requests per second/minute")
     concurrency: int = Field(default=2, ge=1, le=64, description="requests in flight at once")
     interval: Duration = Field(default=timedelta(hours=24), description="how often a number is due")
-    timeout: Duration = Field(default=timedelta(seconds=30), description="per request")
+    timeout: Duration = Field(
+        default=timedelta(seconds=30), description="deadline for one whole request, body included"
+    )
+    max_response_bytes: ByteSize = Field(
+        default=ByteSize(DEFAULT_MAX_RESPONSE),
+        gt=0,
+        description='largest response body read, e.g. "50MB"; more is a source error',
+    )
     max_attempts: int = Field(default=4, ge=1, le=20, description="tries per request")
     backoff_initial: Duration = Field(
         default=timedelta(seconds=1), description="first retry wait; doubles, plus jitter"
@@ -182,6 +271,25 @@ class SourceSettings(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("interval", "timeout", mode="after")
+    @classmethod
+    def _bounded(cls, value: timedelta, info: Any) -> timedelta:
+        """Bounds that hold for every source, even where a plugin redefines the field."""
+        most = MAX_DURATIONS[info.field_name]
+        if value > most:
+            raise ValueError(f"must be at most {_days_or_hours(most)}")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _credentials(cls, value: Any) -> Any:
+        """Every ``SecretStr`` field, in any plugin's settings, is a plausible credential."""
+        if isinstance(value, SecretStr):
+            problem = credential_problem(value.get_secret_value())
+            if problem:
+                raise ValueError(problem)
+        return value
+
     def secrets(self) -> list[str]:
         """Every credential value, for redaction."""
         found = []
@@ -190,6 +298,10 @@ class SourceSettings(BaseModel):
             if isinstance(value, SecretStr) and value.get_secret_value():
                 found.append(value.get_secret_value())
         return found
+
+    def redactor(self) -> Redactor:
+        """A redactor for this source's own secrets (all their spellings)."""
+        return Redactor(self.secrets())
 
 
 class Checker:
@@ -203,6 +315,10 @@ class Checker:
 
     def __init__(self, settings: SourceSettings) -> None:
         self.settings = settings
+
+    def excerpt(self, text: str, limit: int = 100) -> str:
+        """``text`` for an error message: this source's secrets redacted, then cut."""
+        return excerpt(text, limit, self.settings.redactor())
 
     def preflight(self) -> str | None:
         """Return a reason to skip this source (not configured, no key), else None.
@@ -235,3 +351,70 @@ class FeedChecker(Checker):
     def assess(self, number: str, sightings: Sequence[Sighting], now: datetime) -> Observation:
         """Decide the number's observation from all its stored sightings (pure)."""
         raise NotImplementedError
+
+
+# -- what plugins may use from the rest of cidrep ---------------------------------
+# Re-exported lazily (PEP 562), so ``from cidrep.contract import hookimpl`` works
+# while those modules may themselves import this one (no import cycle), and the
+# contract stays cheap to import.
+_REEXPORTS = {
+    "Complaint": "cidrep.complaints",
+    "ComplaintRule": "cidrep.complaints",
+    "ComplaintRuleSettings": "cidrep.complaints",
+    "assess_complaints": "cidrep.complaints",
+    "hookimpl": "cidrep.hookspecs",
+    "nanp_digits": "cidrep.phone",
+}
+
+
+if TYPE_CHECKING:  # what the lazy re-exports are, for readers and type checkers
+    from cidrep.complaints import (
+        Complaint,
+        ComplaintRule,
+        ComplaintRuleSettings,
+        assess_complaints,
+    )
+    from cidrep.hookspecs import hookimpl
+    from cidrep.phone import nanp_digits
+
+
+def __getattr__(name: str) -> Any:
+    module = _REEXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "DEFAULT_MAX_RESPONSE",
+    "MB",
+    "SEVERITY",
+    "Checker",
+    "Complaint",
+    "ComplaintRule",
+    "ComplaintRuleSettings",
+    "Duration",
+    "FeedChecker",
+    "FeedChunk",
+    "FeedRequest",
+    "Http",
+    "LookupChecker",
+    "Observation",
+    "Rate",
+    "RateLimit",
+    "Redactor",
+    "Sighting",
+    "SourceError",
+    "SourceSettings",
+    "StreamedResponse",
+    "Verdict",
+    "assess_complaints",
+    "credential_problem",
+    "excerpt",
+    "hookimpl",
+    "nanp_digits",
+]
