@@ -1,7 +1,10 @@
 """A non-blocking, process-wide lock so overlapping cron runs never both check.
 
 The OS releases the lock when the holder exits, even on a crash or kill -9, so a
-stale lock file never blocks future runs. The file holds the holder's PID for humans.
+stale lock file never blocks future runs. The file holds the holder's PID for humans
+and is created ``0600``. Callers pass the lock path derived from the database path
+with symlinks resolved, so two names for one database share one lock. A lock that
+cannot be created (read-only or missing folder) is one clear error, never a traceback.
 """
 
 from __future__ import annotations
@@ -27,8 +30,14 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise CidrepError(
+                f"cannot create lock file {self.path}: {exc.strerror or exc} "
+                "(is the database folder writable?)"
+            ) from None
         if not _try_lock(fd):
             os.lseek(fd, 0, os.SEEK_SET)
             holder = os.read(fd, 32).decode(errors="replace").strip()

@@ -31,6 +31,7 @@ class FakeSettings(SourceSettings):
     flag: list[str] = Field(default_factory=list)  # E.164 numbers to flag
     fail: bool = False  # raise SourceError for every batch
     crash: bool = False  # raise an unexpected exception (a plugin bug)
+    echo_key: bool = False  # a hostile server echoing the key into labels and evidence
     garbage: bool = False  # return malformed observations
     ping: str | None = None  # GET this URL before answering (slow-server tests)
     api_key: SecretStr | None = None
@@ -63,8 +64,21 @@ class FakeLookup(LookupChecker):
         if s.fail:
             key = s.api_key.get_secret_value() if s.api_key else ""
             raise SourceError(f"fake source refused key {key}")
+        key = s.api_key.get_secret_value() if s.api_key else ""
         if s.crash:
-            raise RuntimeError("boom")
+            raise RuntimeError(f"boom {key}".strip())
+        if s.echo_key:
+            return [
+                Observation(
+                    n,
+                    Verdict.FLAGGED,
+                    label=f"Spam {key}",
+                    category=f"key={key}",
+                    evidence={"note": f"caller said {key}", "list": [key]},
+                    url=f"https://example.test/n?k={key}",
+                )
+                for n in numbers
+            ]
         if s.garbage:
             return [Observation(n, Verdict.CLEAN, score=250) for n in numbers]
         return [

@@ -132,14 +132,17 @@ def test_status_and_report(cli):
     assert "+1 202-555-0101" in lines[1] and "flagged" in lines[1] and "fake" in lines[1]
     assert "clean" in lines[2]
     data = json.loads(cli("status", "--json").output)
-    assert data[0]["verdict"] == "flagged" and data[0]["sources"] == ["fake"]
+    assert data[0]["verdict"] == "flagged" and data[0]["verdict_sources"] == ["fake"]
+    assert data[0]["sources"]["fake"]["health"] == "ok"
+    assert data[0]["sources"]["fake"]["last_success"] == data[0]["as_of"]
     report = cli("report", "202-555-0101")
     assert "fake: flagged since" in report.output
     assert "label: Spam Likely" in report.output and "score: 90" in report.output
     assert "fakefeed: not checked yet" in report.output
     rjson = json.loads(cli("report", A, "--json").output)
-    assert rjson["by_source"]["fake"]["verdict"] == "flagged"
-    assert rjson["by_source"]["fake"]["checks"] == 1
+    assert rjson["sources"]["fake"]["verdict"] == "flagged"
+    assert rjson["sources"]["fake"]["checks"] == 1
+    assert rjson["sources"]["fakefeed"]["health"] == "never"
     assert cli("report", "202-555-0109").exit_code == 2
 
 
@@ -152,9 +155,11 @@ def test_report_shows_failures_without_losing_the_verdict(cli):
         config_text=FLAG_A.replace("[sources.fake]", "[sources.fake]\nfail = true"),
     )
     data = json.loads(cli("report", A, "--json").output)
-    fake = data["by_source"]["fake"]
+    fake = data["sources"]["fake"]
     assert fake["verdict"] == "flagged"
-    assert fake["error"] == "fake source refused key"
+    assert fake["health"] == "failing"
+    assert fake["last_error"] == "fake source refused key"
+    assert fake["last_failure"] >= fake["last_success"]  # a tie counts as failing
     status = json.loads(cli("status", "--json").output)
     assert status[0]["verdict"] == "flagged" and status[0]["failing"] == ["fake"]
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from cidrep.contract import Observation, Verdict
-from cidrep.history import current_state, fingerprint, worst
+from cidrep.history import fingerprint, worst
 from cidrep.store import open_db
-from cidrep.store.history import ObservationWriter, current_states
+from cidrep.store import state as state_store
+from cidrep.store.history import ObservationWriter
 from cidrep.store.migrations import migrations
 from cidrep.store.numbers import NumberEntry, add_numbers
 
@@ -21,6 +22,8 @@ def test_migrations_from_empty(tmp_path):
         "runs",
         "run_sources",
         "feeds",
+        "source_state",
+        "feed_items",
     } <= set(db.table_names())
     assert [m.name for m in migrations.applied(db)] == [m.name for m in migrations._migrations]
     assert migrations.pending(db) == []
@@ -110,27 +113,24 @@ def test_deleting_a_number_deletes_its_history(tmp_path):
     assert db.execute("SELECT count(*) FROM observations").fetchone()[0] == 0
 
 
-def row(verdict, first, last, error=None):
-    return {"verdict": verdict, "first_seen": first, "last_seen": last, "error": error}
-
-
-def test_current_state_since_ignores_errors_and_evidence_changes():
-    rows = [
-        row("clean", "T1", "T2"),
-        row("flagged", "T3", "T4"),  # e.g. 1 complaint
-        row("error", "T5", "T5", "timeout"),
-        row("flagged", "T6", "T7"),  # 2 complaints: still flagged since T3
-        row("error", "T8", "T9", "HTTP 503"),
+def test_current_state_since_ignores_errors_and_evidence_changes(tmp_path):
+    db, _ = _db_with_number(tmp_path)
+    n = "+12025550143"
+    steps = [
+        ("T1", Observation(n, Verdict.CLEAN)),
+        ("T3", Observation(n, Verdict.FLAGGED, evidence={"complaints": 1})),
+        ("T5", Observation.failed(n, "timeout")),
+        ("T6", Observation(n, Verdict.FLAGGED, evidence={"complaints": 2})),
+        ("T8", Observation.failed(n, "HTTP 503")),
     ]
-    state = current_state(rows)
-    assert state["verdict"] == "flagged"
-    assert state["since"] == "T3"
-    assert state["last_checked"] == "T9"
-    assert state["error"] == "HTTP 503"
-    assert state["error_since"] == "T8"
-    assert current_state([]) is None
-    only_errors = current_state([row("error", "T1", "T1", "x")])
-    assert only_errors["verdict"] is None and only_errors["error"] == "x"
+    for when, obs in steps:
+        _write(db, when, obs)
+    state = state_store.load(db, "src", [1])[1]
+    assert (state.verdict, state.since, state.last_checked) == ("flagged", "T3", "T8")
+    assert (state.last_success, state.last_failure, state.last_error) == ("T6", "T8", "HTTP 503")
+    assert (state.error_streak, state.streak, state.checks) == (1, 2, 5)
+    details = state_store.states_for(db, [1])[1]["src"]
+    assert details["evidence"] == '{"complaints": 2}'
 
 
 def test_worst_verdict_order():
@@ -140,13 +140,13 @@ def test_worst_verdict_order():
     assert worst([]) is None
 
 
-def test_current_states_reads_per_source(tmp_path):
+def test_states_for_reads_per_source(tmp_path):
     db, _ = _db_with_number(tmp_path)
     writer = ObservationWriter(db, 1, "T1")
     writer.add([1], "a", Observation("+12025550143", Verdict.FLAGGED, evidence={"n": 1}))
     writer.add([1], "b", Observation("+12025550143", Verdict.CLEAN))
     writer.flush()
-    states = current_states(db, [1])
+    states = state_store.states_for(db, [1])
     assert states[1]["a"]["verdict"] == "flagged"
-    assert states[1]["a"]["row"]["evidence"] == {"n": 1}
+    assert states[1]["a"]["evidence"] == '{"n": 1}'
     assert states[1]["b"]["verdict"] == "clean"

@@ -14,17 +14,39 @@ from cidrep.cli.context import AppState
 
 
 class _Group(TyperGroup):
-    """Turns user errors into one line on stderr and their exit code, no traceback."""
+    """Turns errors into lines on stderr and a documented exit code, never a traceback.
+
+    A user error (``CidrepError``) prints its message with its code (2 for usage,
+    74 for storage). Anything else is a bug: one line, exit 70 (never a code that
+    means "flagged"), and the redacted traceback only with ``--verbose``.
+    """
 
     def invoke(self, ctx: Any) -> Any:
-        from cidrep.errors import CidrepError
+        import click
+
+        from cidrep.errors import CidrepError, ExitCode
+        from cidrep.redaction import redact
 
         try:
             return super().invoke(ctx)
         except CidrepError as exc:
-            for line in exc.message.splitlines():
+            for line in redact(exc.message).splitlines():
                 typer.echo(f"error: {line}", err=True)
             raise typer.Exit(int(exc.code)) from None
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            logging.getLogger("cidrep").debug("internal error", exc_info=True)
+            text = " ".join(redact(f"{type(exc).__name__}: {exc}").split())[:300]
+            typer.echo(
+                f"error: internal error ({text}); this is a bug, please report it "
+                "(--verbose shows details)",
+                err=True,
+            )
+            raise typer.Exit(int(ExitCode.INTERNAL)) from None
         finally:
             obj = ctx.obj
             if isinstance(obj, AppState):
@@ -70,7 +92,11 @@ def make_app() -> typer.Typer:
         ),
     ) -> None:
         if verbose:
-            logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+            from cidrep.redaction import RedactingFormatter
+
+            handler = logging.StreamHandler()
+            handler.setFormatter(RedactingFormatter("%(name)s: %(message)s"))
+            logging.basicConfig(level=logging.DEBUG, handlers=[handler], force=True)
             for noisy in ("httpx", "httpcore"):  # their logs print URLs, which may hold keys
                 logging.getLogger(noisy).setLevel(logging.WARNING)
         ctx.obj = AppState(config_path=config, db_path=db, account_name=account)

@@ -26,9 +26,11 @@ def check(
 ) -> None:
     """Check what is due with every enabled source, store the results, exit with a code.
 
-    Silent when not run from a terminal unless something was flagged or failed.
-    Exit codes: 0 clean, 1 flagged, 2 usage/config error, 3 source errors,
-    4 flagged and source errors, 75 another check is running.
+    The exit code follows the state of the scope after the run (not what happened to
+    be due): 0 nothing flagged and every source current, 1 something flagged, 3 a
+    source failing or stale, 4 both, 2 usage/config error, 70 internal error,
+    74 database not writable, 75 another check is running. Silent when not run from a
+    terminal unless something was flagged or failed in this run.
     """
     from cidrep.errors import CidrepError
     from cidrep.lock import RunLock
@@ -45,7 +47,7 @@ def check(
     numbers = [st.normalize(n) for n in number or []]
     if numbers:
         _require_monitored(st, numbers, account)
-    db_path = settings.db_path
+    db_path = st.db_file
     with RunLock(db_path.with_name(db_path.name + ".lock")):
         options = CheckOptions(
             now=utcnow(),
@@ -86,6 +88,8 @@ def render(result: RunResult) -> str:
         f"run {result.run_id}: {result.checks} checks, {len(result.flagged)} flagged, "
         f"{result.errors} errors"
     ]
+    if result.failing:
+        lines[0] += f"; not current: {', '.join(result.failing)}"
     for s in result.sources:
         if s.status == "skipped":
             detail = s.reason or ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,22 +57,42 @@ class AppState:
     def settings(self) -> BaseConfig:
         return self.loaded().settings
 
+    @property
+    def db_file(self) -> Path:
+        """The database file, symlinks resolved: one file, one lock, however it is named."""
+        return self.settings.db_path.expanduser().resolve()
+
     def db(self) -> Database:
         if self._db is None:
             from cidrep.store import open_db
 
-            self._db = open_db(self.settings.db_path)
+            self._db = open_db(self.db_file)
         return self._db
 
-    def account(self) -> dict[str, Any]:
+    def read_db(self) -> Database:
+        """The database for a read command: read-only when this user may not write it."""
+        if self._db is None:
+            from cidrep.store.database import open_db, writable
+
+            path = self.db_file
+            self._db = open_db(path, readonly=path.exists() and not writable(path))
+        return self._db
+
+    def interval(self, source: str) -> timedelta:
+        """A source's interval (24 h for a source no longer registered)."""
+        if source in self.checkers():
+            return self.settings.source(source).interval
+        return timedelta(hours=24)
+
+    def account(self, db: Database | None = None) -> dict[str, Any]:
         from cidrep.store.numbers import get_account
 
-        return get_account(self.db(), self.settings.account)
+        return get_account(db or self.db(), self.settings.account)
 
-    def scoped_account(self) -> dict[str, Any] | None:
+    def scoped_account(self, db: Database | None = None) -> dict[str, Any] | None:
         """The account named by --account / CIDREP_ACCOUNT / config, else None (all)."""
         if self.account_name is not None or _account_configured(self.loaded()):
-            return self.account()
+            return self.account(db)
         return None
 
     def scoped_numbers(self, tag: str | None = None) -> list[dict[str, Any]]:

@@ -1,8 +1,13 @@
-"""Read commands: ``status`` (one line per number) and ``report NUMBER``."""
+"""Read commands: ``status`` (one line per number) and ``report NUMBER``.
+
+They only print: the data comes from ``cidrep.reports.current``. Every line names the
+sources that are failing or stale, so an old verdict is never shown as current.
+"""
 
 from __future__ import annotations
 
-import json
+import sys
+from collections.abc import Iterable
 from typing import Any
 
 import typer
@@ -14,23 +19,14 @@ def _short(ts: str | None) -> str:
     return ts.replace("T", " ")[:16] if ts else "-"
 
 
-def summarize(states: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Worst current verdict for a number and the sources behind it (pure)."""
-    from cidrep.history import worst
-
-    verdicts = {src: s["verdict"] for src, s in states.items() if s["verdict"]}
-    failing = sorted(src for src, s in states.items() if s["error"])
-    top = worst(list(verdicts.values()) + (["error"] if failing else []))
-    behind = sorted(src for src, v in verdicts.items() if v == top)
-    if top == "error":
-        behind = failing
-    checked = max((s["last_checked"] for s in states.values()), default=None)
-    return {
-        "verdict": top.value if top else None,
-        "sources": behind,
-        "failing": failing,
-        "last_checked": checked,
-    }
+def _marks(item: dict[str, Any]) -> str:
+    """``fcc [failing: ftc] [stale: fcc]``: who gives the verdict, and what is not current."""
+    behind = ", ".join(item["verdict_sources"]) if item["verdict"] != "error" else ""
+    if item["failing"]:
+        behind += f" [failing: {', '.join(item['failing'])}]"
+    if item["stale"]:
+        behind += f" [stale: {', '.join(item['stale'])}]"
+    return behind.strip()
 
 
 def status(
@@ -38,55 +34,59 @@ def status(
     tag: str | None = TAG_FILTER,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """One line per number: its worst current verdict and the sources behind it."""
-    from cidrep.phone import display
-    from cidrep.store.history import current_states
+    """One line per number: its worst current verdict, the sources behind it, and any
+    source that is failing or stale for it. AS OF is the oldest last success."""
+    from cidrep.reports.current import fleet
+    from cidrep.timeutil import utcnow
 
     st = state(ctx)
-    numbers = st.scoped_numbers(tag)
-    states = current_states(st.db(), [n["id"] for n in numbers])
-    items = []
-    for n in numbers:
-        summary = summarize(states.get(n["id"], {}))
-        items.append(
-            {
-                "number": n["e164"],
-                "account": n["account"],
-                "label": n["label"],
-                "tags": n["tags"],
-                "paused": n["paused_at"] is not None,
-                **summary,
-            }
-        )
+    db = st.read_db()
+    account = st.scoped_account(db)
+    items = fleet(db, st.interval, utcnow(), account["id"] if account else None, tag)
     if as_json:
-        print_json(items)
+        _stream_json(items)
         return
-    if not items:
-        typer.echo("no numbers monitored yet; add some with: cidrep numbers add NUMBER")
-        return
-    rows = []
+    rows, accounts = [], set()
     for item in items:
         verdict = item["verdict"] or "not checked"
         if item["paused"]:
             verdict = f"paused ({verdict})"
-        behind = ", ".join(item["sources"])
-        if item["failing"] and item["verdict"] != "error":
-            behind += f" [failing: {', '.join(item['failing'])}]"
+        accounts.add(item["account"])
         rows.append(
             [
-                display(item["number"]),
+                _display(item["number"]),
                 item["account"],
                 item["label"] or "",
                 verdict,
-                behind.strip(),
-                _short(item["last_checked"]),
+                _marks(item),
+                _short(item["as_of"]),
             ]
         )
-    headers = ["NUMBER", "ACCOUNT", "LABEL", "VERDICT", "SOURCES", "LAST CHECKED (UTC)"]
-    if len({i["account"] for i in items}) == 1:
+    if not rows:
+        typer.echo("no numbers monitored yet; add some with: cidrep numbers add NUMBER")
+        return
+    headers = ["NUMBER", "ACCOUNT", "LABEL", "VERDICT", "SOURCES", "AS OF (UTC)"]
+    if len(accounts) == 1:
         rows = [r[:1] + r[2:] for r in rows]
         headers = headers[:1] + headers[2:]
     typer.echo(table(rows, headers))
+
+
+def _stream_json(items: Iterable[dict[str, Any]]) -> None:
+    """A JSON array written item by item, so memory does not grow with the fleet."""
+    import json
+
+    out = sys.stdout
+    out.write("[")
+    for i, item in enumerate(items):
+        out.write(("," if i else "") + "\n  " + json.dumps(item, sort_keys=True, default=str))
+    out.write("\n]\n")
+
+
+def _display(e164: str) -> str:
+    from cidrep.phone import display
+
+    return display(e164)
 
 
 def report(
@@ -94,74 +94,28 @@ def report(
     number: str = typer.Argument(..., help="A monitored number."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Per source: the current verdict, label, since when, and the evidence."""
-    from cidrep.errors import CidrepError
-    from cidrep.history import current_state
-    from cidrep.phone import display
-    from cidrep.store.history import number_history
+    """Per source: the current verdict, label, since when, last checked, last success,
+    failing or stale, and the evidence."""
+    from cidrep.reports.current import number_report
+    from cidrep.timeutil import utcnow
 
     st = state(ctx)
     e164 = st.normalize(number)
-    account = st.scoped_account()
-    rows = list(
-        st.db().query(
-            "SELECT n.*, a.name AS account FROM numbers n JOIN accounts a ON a.id = n.account_id"
-            " WHERE n.e164 = ?" + (" AND n.account_id = ?" if account else "") + " ORDER BY a.name",
-            [e164, account["id"]] if account else [e164],
-        )
+    db = st.read_db()
+    data = number_report(
+        db, e164, st.scoped_account(db), list(st.checkers()), st.interval, utcnow()
     )
-    if not rows:
-        where = f" in account {account['name']!r}" if account else ""
-        raise CidrepError(f"{e164} is not monitored{where}; add it with: cidrep numbers add {e164}")
-    if len(rows) > 1:
-        names = ", ".join(r["account"] for r in rows)
-        raise CidrepError(
-            f"{e164} is monitored in several accounts ({names}); pick one with --account"
-        )
-    row = rows[0]
-    history = number_history(st.db(), row["id"])
-    sources = {}
-    for name in sorted(set(st.checkers()) | set(history)):
-        s = current_state(history.get(name, []))
-        if s is None:
-            sources[name] = {"verdict": None, "checked": False}
-            continue
-        current = s["row"] or {}
-        sources[name] = {
-            "verdict": s["verdict"],
-            "since": s["since"],
-            "last_checked": s["last_checked"],
-            "label": current.get("label"),
-            "category": current.get("category"),
-            "score": current.get("score"),
-            "evidence": current.get("evidence"),
-            "url": current.get("url"),
-            "checks": sum(r["checks"] for r in history[name]),
-            "error": s["error"],
-            "error_since": s["error_since"],
-            "checked": True,
-        }
-    data = {
-        "number": e164,
-        "account": row["account"],
-        "label": row["label"],
-        "tags": json.loads(row["tags"]),
-        "paused": row["paused_at"] is not None,
-        **summarize({k: _as_state(v) for k, v in sources.items() if v["checked"]}),
-        "by_source": sources,
-    }
     if as_json:
         print_json(data)
         return
-    _print_report(data, display)
+    _print_report(data)
 
 
-def _as_state(v: dict[str, Any]) -> dict[str, Any]:
-    return {"verdict": v["verdict"], "error": v["error"], "last_checked": v["last_checked"]}
+HEALTH_NOTE = {"failing": "FAILING", "stale": "STALE (no success within its interval)"}
 
 
-def _print_report(data: dict[str, Any], display: Any) -> None:
-    title = display(data["number"]) + (f"  {data['label']}" if data["label"] else "")
+def _print_report(data: dict[str, Any]) -> None:
+    title = _display(data["number"]) + (f"  {data['label']}" if data["label"] else "")
     typer.echo(title)
     meta = [f"account {data['account']}"]
     if data["tags"]:
@@ -169,18 +123,23 @@ def _print_report(data: dict[str, Any], display: Any) -> None:
     if data["paused"]:
         meta.append("PAUSED")
     typer.echo("  " + ", ".join(meta))
-    typer.echo(f"  worst verdict: {data['verdict'] or 'not checked yet'}\n")
-    for name, s in data["by_source"].items():
-        if not s["checked"]:
+    worst = data["verdict"] or "not checked yet"
+    marks = _marks(data)
+    typer.echo(f"  worst verdict: {worst}" + (f" ({marks})" if marks else "") + "\n")
+    for name, s in data["sources"].items():
+        if s["health"] == "never":
             typer.echo(f"{name}: not checked yet\n")
             continue
-        if s["verdict"]:
-            head = f"{name}: {s['verdict']} since {_short(s['since'])} UTC"
-        else:
+        head = f"{name}: {s['verdict']} since {_short(s['since'])} UTC"
+        if not s["verdict"]:
             head = f"{name}: no verdict yet"
+        if s["health"] in HEALTH_NOTE:
+            head += f"  [{HEALTH_NOTE[s['health']]}]"
+        typer.echo(head)
         plural = "" if s["checks"] == 1 else "s"
         typer.echo(
-            f"{head} (last checked {_short(s['last_checked'])}, {s['checks']} check{plural})"
+            f"  last checked {_short(s['last_checked'])}, last success "
+            f"{_short(s['last_success'])} UTC ({s['checks']} check{plural})"
         )
         for key in ("label", "category", "score", "url"):
             if s.get(key) is not None:
@@ -189,6 +148,8 @@ def _print_report(data: dict[str, Any], display: Any) -> None:
             if isinstance(value, dict):
                 value = "; ".join(f"{k} ({v})" for k, v in value.items()) or "-"
             typer.echo(f"  {key.replace('_', ' ')}: {value}")
-        if s["error"]:
-            typer.echo(f"  last check failed since {_short(s['error_since'])}: {s['error']}")
+        if s["last_failure"]:
+            streak = s["error_streak"]
+            note = f", {streak} in a row" if streak else " (recovered since)"
+            typer.echo(f"  last failure {_short(s['last_failure'])} UTC{note}: {s['last_error']}")
         typer.echo("")

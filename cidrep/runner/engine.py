@@ -1,19 +1,25 @@
 """One check cycle: every selected source, independently, over what is due.
 
 Sources run concurrently and never affect each other: anything one raises becomes a
-recorded error for that source. Lookups stream due numbers in batches to a pool of
-workers; feeds pull new records (committed per chunk with their cursor) and then
-assess numbers locally. All observations go through one batched writer.
+recorded error for that source (and for the numbers it could not check), never a
+crash and never a verdict. Lookups stream due numbers in batches to a pool of
+workers; feeds pull new records (committed per chunk with their progress) and then
+assess numbers locally. All observations go through one batched writer that also
+commits every few seconds, so a killed run loses little.
+
+The exit code is decided after the run from the current state of the run's scope
+(``cidrep.errors.outcome_code``), not from what happened to be due. Storage failures
+(``StorageError``) are not source errors: they end the run with their own code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlite_utils import Database
 
@@ -27,17 +33,24 @@ from cidrep.contract import (
     SourceError,
     Verdict,
 )
-from cidrep.errors import ExitCode, outcome_code
+from cidrep.errors import outcome_code
+from cidrep.health import stale_before
+from cidrep.redaction import Redactor
+from cidrep.redaction import redactor as global_redactor
 from cidrep.runner.http import HttpSession
-from cidrep.runner.validate import Redactor, checked_observation
+from cidrep.runner.results import RunResult, SourceResult
+from cidrep.runner.validate import checked_observation, checked_sighting
 from cidrep.store import runs as runs_store
+from cidrep.store import state as state_store
+from cidrep.store.database import StorageError
 from cidrep.store.history import ObservationWriter
 from cidrep.timeutil import iso, parse_iso
+
+__all__ = ["CheckOptions", "Cycle", "RunResult", "SourceResult", "due_tolerance", "run_cycle"]
 
 log = logging.getLogger("cidrep.runner")
 
 Progress = Callable[[str, int, int], None]  # (source, advance, total)
-MAX_MESSAGES = 5
 
 
 def due_tolerance(interval: timedelta) -> timedelta:
@@ -55,73 +68,6 @@ class CheckOptions:
     account_name: str | None = None
 
 
-@dataclass
-class SourceResult:
-    source: str
-    shape: str
-    status: str = "idle"  # ran | idle (nothing due) | skipped | failed
-    reason: str | None = None
-    checks: int = 0
-    verdicts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
-    errors: int = 0
-    cost_units: float = 0.0
-    messages: list[str] = field(default_factory=list)
-    stats: dict[str, int] = field(default_factory=dict)
-    flagged: list[dict[str, Any]] = field(default_factory=list)
-
-    def note(self, message: str) -> None:
-        if message not in self.messages and len(self.messages) < MAX_MESSAGES:
-            self.messages.append(message)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "shape": self.shape,
-            "status": self.status,
-            "reason": self.reason,
-            "checks": self.checks,
-            "verdicts": self.verdicts,
-            "errors": self.errors,
-            "cost_units": self.cost_units,
-            "messages": self.messages,
-            "stats": self.stats,
-            "flagged": self.flagged,
-        }
-
-
-@dataclass
-class RunResult:
-    run_id: int
-    started_at: str
-    finished_at: str
-    sources: list[SourceResult]
-    exit_code: ExitCode
-
-    @property
-    def checks(self) -> int:
-        return sum(s.checks for s in self.sources)
-
-    @property
-    def flagged(self) -> list[dict[str, Any]]:
-        return [f for s in self.sources for f in s.flagged]
-
-    @property
-    def errors(self) -> int:
-        return sum(s.errors for s in self.sources)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "exit_code": int(self.exit_code),
-            "checks": self.checks,
-            "errors": self.errors,
-            "flagged": self.flagged,
-            "sources": {s.source: s.as_dict() for s in self.sources},
-        }
-
-
 class Cycle:
     def __init__(
         self,
@@ -137,7 +83,8 @@ class Cycle:
         self.opt = options
         self.progress = progress or (lambda *_: None)
         self.now = iso(options.now)
-        self.redact = Redactor(s for name in checkers for s in settings.source(name).secrets())
+        secrets = [s for name in checkers for s in settings.source(name).secrets()]
+        self.redact = Redactor([*secrets, *global_redactor().forms])
         self.run_id = 0
         self.writer: ObservationWriter
 
@@ -145,25 +92,53 @@ class Cycle:
         self.run_id = runs_store.start_run(self.db, self.now, self.opt.account_name, self.opt.force)
         self.writer = ObservationWriter(self.db, self.run_id, self.now)
         names = list(self.opt.sources or self.checkers)
-        results = await asyncio.gather(*(self._source(n) for n in names))
-        self.writer.flush()
-        flagged = any(r.flagged for r in results)
-        errors = any(r.errors for r in results)
-        code = outcome_code(flagged, errors)
-        finished = iso(datetime.now(self.opt.now.tzinfo))
-        finished = max(finished, self.now)
+        ticker = asyncio.create_task(self._tick())
+        try:
+            results = await asyncio.gather(*(self._source(n) for n in names))
+            self.writer.flush()
+        except StorageError:
+            self._abort()
+            raise
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+        return self._finish(list(results))
+
+    async def _tick(self) -> None:
+        """Commit pending results every few seconds even while sources are slow."""
+        while True:
+            await asyncio.sleep(self.writer.flush_seconds / 2)
+            if self.writer.due():
+                self.writer.flush()
+
+    def _finish(self, results: list[SourceResult]) -> RunResult:
+        in_scope = {
+            r.source: stale_before(self.settings.source(r.source).interval, self.opt.now)
+            for r in results
+            if r.status != "skipped"
+        }
+        flagged, bad = state_store.scope_findings(
+            self.db, in_scope, self.opt.account_id, self.opt.numbers
+        )
+        bad |= {r.source for r in results if r.status == "failed"}
+        code = outcome_code(flagged, bool(bad))
+        finished = max(iso(datetime.now(self.opt.now.tzinfo)), self.now)
         for result in results:
             runs_store.record_source(self.db, self.run_id, result.as_dict())
-        runs_store.finish_run(
-            self.db,
-            self.run_id,
-            finished,
-            sum(r.checks for r in results),
-            sum(len(r.flagged) for r in results),
-            sum(r.errors for r in results),
-            int(code),
-        )
-        return RunResult(self.run_id, self.now, finished, list(results), code)
+        totals = {
+            "checks": sum(r.checks for r in results),
+            "flagged": sum(len(r.flagged) for r in results),
+            "errors": sum(r.errors for r in results),
+        }
+        runs_store.finish_run(self.db, self.run_id, finished, totals, int(code))
+        return RunResult(self.run_id, self.now, finished, results, code, flagged, sorted(bad))
+
+    def _abort(self) -> None:
+        """Best effort: mark the run failed (the disk may be full; then it stays
+        'running' and the next run marks it abandoned)."""
+        with contextlib.suppress(Exception):
+            runs_store.finish_run(self.db, self.run_id, self.now, {}, 74, status="failed")
 
     async def _source(self, name: str) -> SourceResult:
         cls = self.checkers[name]
@@ -177,7 +152,7 @@ class Cycle:
             checker = cls(settings)
             reason = checker.preflight()
             if reason:
-                result.status, result.reason = "skipped", reason
+                result.status, result.reason = "skipped", self.redact(reason)
                 return result
             session = HttpSession(name, settings, redact=self.redact)
             if isinstance(checker, LookupChecker):
@@ -186,6 +161,8 @@ class Cycle:
                 await self._feed(checker, session, result)
             result.stats["requests"] = session.requests
             result.stats["retries"] = session.retries
+        except StorageError:
+            raise
         except SourceError as exc:
             self._fail(result, self.redact(str(exc)))
         except Exception as exc:  # a plugin bug must not take the other sources down
@@ -197,9 +174,22 @@ class Cycle:
         return result
 
     def _fail(self, result: SourceResult, message: str) -> None:
+        """A whole source failed: record it, and mark every number it owed a check.
+
+        A feed owes every number in scope (its data covers all of them); a lookup owes
+        the numbers that were due. Their verdicts stay; their state says failing.
+        """
         result.status = "failed"
         result.errors += 1
         result.note(message)
+        interval = self.settings.source(result.source).interval
+        fresh = None if result.shape == "feed" else self._due_since(interval)
+        if result.shape == "feed":
+            runs_store.mark_feed(self.db, result.source, self.now, message)
+        self.writer.flush()  # what was checked before the failure keeps its success
+        state_store.fail_scope(
+            self.db, result.source, message, self.now, self.opt.account_id, self.opt.numbers, fresh
+        )
 
     def _due_since(self, interval: timedelta) -> str | None:
         if self.opt.force:
@@ -267,6 +257,8 @@ class Cycle:
     ) -> list[Observation]:
         try:
             answers = list(await checker.lookup(numbers, session))
+        except StorageError:
+            raise
         except SourceError as exc:
             message = self.redact(str(exc))
             return [Observation.failed(n, message) for n in numbers]
@@ -277,7 +269,7 @@ class Cycle:
         by_number: dict[str, Observation] = {}
         for answer in answers:
             number = getattr(answer, "number", None)
-            if number in numbers and number not in by_number:
+            if isinstance(number, str) and number in numbers and number not in by_number:
                 by_number[number] = checked_observation(answer, number, self.redact)
         return [
             by_number.get(n) or Observation.failed(n, f"{checker.name} gave no answer for {n}")
@@ -298,7 +290,7 @@ class Cycle:
         if opt.force or stale or unassessed:
             result.status = "ran"
             await self._pull(checker, session, result, state.get("cursor"), unassessed)
-            runs_store.mark_feed_success(self.db, name, self.now)
+            runs_store.mark_feed(self.db, name, self.now)
             last_success = self.now
         if last_success is None:
             return
@@ -327,23 +319,31 @@ class Cycle:
         cursor: str | None,
         backfill: bool,
     ) -> None:
-        """Pull new records; each chunk commits with its cursor. Raises on failure,
-        so a half-read feed never produces verdicts (committed chunks are kept)."""
+        """Pull new records; each chunk commits with its cursor and done item. Raises on
+        failure, so a half-read feed never produces verdicts (committed chunks are kept)."""
         targets = runs_store.active_targets(self.db)
         request = FeedRequest(
             cursor=cursor,
             targets=frozenset(targets),
             backfill=backfill or cursor is None,
             now=self.opt.now,
+            done=runs_store.feed_done(self.db, result.source),
         )
         async for chunk in checker.pull(request, session):
-            wanted = [s for s in chunk.sightings if s.number in targets]
+            wanted = [
+                checked_sighting(s, self.redact) for s in chunk.sightings if s.number in targets
+            ]
             added = runs_store.store_feed_chunk(
-                self.db, result.source, wanted, targets, chunk.cursor, self.run_id, self.now
+                self.db,
+                result.source,
+                wanted,
+                targets,
+                chunk.cursor,
+                chunk.done,
+                self.run_id,
+                self.now,
             )
-            result.stats["new_sightings"] = result.stats.get("new_sightings", 0) + added
-            for key, value in chunk.stats.items():
-                result.stats[key] = result.stats.get(key, 0) + value
+            result.add_stats({"new_sightings": added, **chunk.stats})
 
 
 def run_cycle(

@@ -1,42 +1,58 @@
-"""Guards between plugins and storage: redaction and observation validation.
+"""Guards between plugins and storage: observation validation and redaction.
 
 Whatever a checker returns is checked before it is stored. Something malformed
 becomes an error observation with a clear message: never a crash, never a verdict.
+Every piece of text a source gave (label, category, url, evidence, error, a feed
+record's detail) passes through the redactor first: a server that echoes a token
+in a complaint field must not turn it into a stored label.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable
+import math
 
-from cidrep.contract import Observation, Verdict
+from cidrep.contract import Observation, Sighting, Verdict
+from cidrep.redaction import MAX_MESSAGE, Redactor
 
-MAX_MESSAGE = 300
+__all__ = ["MAX_MESSAGE", "Redactor", "checked_observation", "checked_sighting"]
 
-
-class Redactor:
-    """Replaces every configured secret with ``***`` and keeps messages to one line."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        text = " ".join(text.split())
-        return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+MAX_TEXT = 500  # label, category, url: what a source shows is short
 
 
 def checked_observation(obs: object, number: str, redact: Redactor) -> Observation:
-    """Return ``obs`` if it is a well-formed observation for ``number``, else an error one."""
+    """Return ``obs`` redacted if it is a well-formed observation for ``number``, else an
+    error observation saying what is wrong with it."""
     problem = _problem(obs, number)
     if problem:
-        return Observation.failed(number, f"checker returned an invalid observation: {problem}")
+        return Observation.failed(
+            number, redact(f"checker returned an invalid observation: {problem}")
+        )
     assert isinstance(obs, Observation)
-    fields = dict(obs.__dict__, verdict=Verdict(obs.verdict))
-    if obs.error:
-        fields["error"] = redact(obs.error)
-    return Observation(**fields)
+    return dataclasses.replace(
+        obs,
+        verdict=Verdict(obs.verdict),
+        label=_text(obs.label, redact),
+        category=_text(obs.category, redact),
+        url=_text(obs.url, redact),
+        evidence=redact.value(obs.evidence),  # type: ignore[arg-type]
+        error=redact(obs.error) if obs.error else None,
+    )
+
+
+def checked_sighting(sighting: Sighting, redact: Redactor) -> Sighting:
+    """A feed record with every string in its detail redacted."""
+    if not redact:
+        return sighting
+    return dataclasses.replace(sighting, detail=redact.value(sighting.detail))  # type: ignore[arg-type]
+
+
+def _text(value: str | None, redact: Redactor) -> str | None:
+    if value is None:
+        return None
+    text = redact.redact_text(value)
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
 def _problem(obs: object, number: str) -> str | None:
@@ -55,12 +71,21 @@ def _problem(obs: object, number: str) -> str | None:
         return f"score {obs.score!r} is not an integer 0-100"
     if obs.verdict == Verdict.ERROR and not obs.error:
         return "error verdict without a message"
+    for name in ("label", "category", "url", "error"):
+        value = getattr(obs, name)
+        if value is not None and not isinstance(value, str):
+            return f"{name} is {type(value).__name__}, not text"
     if not isinstance(obs.evidence, dict):
         return "evidence is not a mapping"
     try:
-        json.dumps(obs.evidence)
+        json.dumps(obs.evidence, allow_nan=False)
     except (TypeError, ValueError):
         return "evidence is not JSON-serialisable"
-    if not isinstance(obs.cost_units, int | float) or obs.cost_units < 0:
+    if (
+        not isinstance(obs.cost_units, int | float)
+        or isinstance(obs.cost_units, bool)
+        or not math.isfinite(obs.cost_units)
+        or obs.cost_units < 0
+    ):
         return f"cost_units {obs.cost_units!r} is not a non-negative number"
     return None

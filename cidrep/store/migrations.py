@@ -111,3 +111,69 @@ def m001_initial(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m002_current_state(db: Database) -> None:
+    """Current state per (number, source), feed progress items, failures, run status.
+
+    ``source_state`` is what status, report, the due selection and the writer read
+    (indexed, never the history). Existing history is replayed into it, so nothing
+    already stored is lost. ``feed_items`` records each feed item (e.g. an FTC file's
+    date) once it is fully ingested, so a late file is still read and none is read
+    twice. ``runs.status`` is running, finished, failed or abandoned.
+    """
+    from cidrep.history import replay
+
+    db.executescript(
+        f"""
+        CREATE TABLE source_state (
+            number_id INTEGER NOT NULL REFERENCES numbers(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            verdict TEXT CHECK (verdict IS NULL OR verdict IN {VERDICTS}),
+            since TEXT,
+            streak INTEGER NOT NULL DEFAULT 0,
+            verdict_obs_id INTEGER,
+            obs_id INTEGER,
+            fingerprint TEXT,
+            last_checked TEXT,
+            last_success TEXT,
+            last_failure TEXT,
+            last_error TEXT,
+            error_streak INTEGER NOT NULL DEFAULT 0,
+            checks INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (number_id, source)
+        ) WITHOUT ROWID;
+        CREATE INDEX source_state_source ON source_state (source, last_success);
+
+        CREATE TABLE feed_items (
+            source TEXT NOT NULL,
+            item TEXT NOT NULL,
+            done_at TEXT NOT NULL,
+            PRIMARY KEY (source, item)
+        ) WITHOUT ROWID;
+
+        ALTER TABLE feeds ADD COLUMN last_failure_at TEXT;
+        ALTER TABLE feeds ADD COLUMN last_error TEXT;
+        ALTER TABLE runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';
+        UPDATE runs SET status = 'abandoned' WHERE finished_at IS NULL;
+        """
+    )
+    from cidrep.store.state import COLUMNS, upsert_sql
+
+    rows: list[dict] = []
+    key: tuple[int, str] | None = None
+
+    def flush() -> None:
+        state = replay(rows)
+        if key is not None and state is not None:
+            values = state.__dict__
+            db.execute(upsert_sql(), [key[0], key[1], *(values[c] for c in COLUMNS)])
+
+    for row in db.query("SELECT * FROM observations ORDER BY number_id, source, id"):
+        current = (row["number_id"], row["source"])
+        if current != key:
+            flush()
+            key, rows = current, []
+        rows.append(row)
+    flush()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 from sqlite_utils import Database
 
@@ -116,6 +117,73 @@ def find_numbers(db: Database, account: dict[str, Any], e164s: Iterable[str]) ->
     if missing:
         raise CidrepError(f"not monitored in account {account['name']!r}: {', '.join(missing)}")
     return [rows[n] for n in wanted]
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP: Final = _Keep.KEEP  # edit_number: leave the label as it is
+
+
+@dataclass(frozen=True)
+class NumberChange:
+    """What ``edit_number`` did to one number (for the one line the CLI prints)."""
+
+    e164: str
+    label_before: str | None
+    label_after: str | None
+    tags_added: tuple[str, ...]
+    tags_removed: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return self.label_before != self.label_after or bool(self.tags_added or self.tags_removed)
+
+    def describe(self) -> str:
+        parts = []
+        if self.label_before != self.label_after:
+            if self.label_after is None:
+                parts.append(f"label {self.label_before!r} cleared")
+            else:
+                parts.append(f"label {self.label_before!r} -> {self.label_after!r}")
+        if self.tags_added:
+            parts.append("tagged " + ", ".join(self.tags_added))
+        if self.tags_removed:
+            parts.append("untagged " + ", ".join(self.tags_removed))
+        return f"{self.e164}: " + ("; ".join(parts) if parts else "unchanged")
+
+
+def edit_number(
+    db: Database,
+    account: dict[str, Any],
+    e164: str,
+    label: str | Literal[_Keep.KEEP] | None = KEEP,
+    add_tags: Sequence[str] = (),
+    remove_tags: Sequence[str] = (),
+) -> NumberChange:
+    """Set or clear (``None``) the label and add/remove tags, in one transaction.
+
+    The number must be monitored in ``account`` (a ``CidrepError`` names it
+    otherwise). Adding a tag it has, or removing one it lacks, is not a change, so
+    running the same edit twice reports "unchanged" the second time.
+    """
+    with db.atomic():
+        row = find_numbers(db, account, [e164])[0]
+        before = set(json.loads(row["tags"]))
+        after = (before | set(add_tags)) - set(remove_tags)
+        new_label = row["label"] if label is KEEP else label
+        db.execute(
+            "UPDATE numbers SET label = ?, tags = ? WHERE id = ?",
+            [new_label, json.dumps(sorted(after)), row["id"]],
+        )
+    return NumberChange(
+        e164=e164,
+        label_before=row["label"],
+        label_after=new_label,
+        tags_added=tuple(sorted(after - before)),
+        tags_removed=tuple(sorted(before - after)),
+    )
 
 
 def history_size(db: Database, number_ids: Sequence[int]) -> int:
