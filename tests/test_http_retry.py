@@ -13,11 +13,10 @@ import respx
 
 from cidrep.contract import SourceError, SourceSettings
 from cidrep.runner.http import HttpSession
-from cidrep.runner.ratelimit import next_slot
 from cidrep.runner.retry import parse_retry_after
-from cidrep.timeutil import Rate
 
 URL = "https://api.example.test/v1/check"
+HOST = "https://api.example.test"
 
 
 def session(**overrides):
@@ -29,11 +28,13 @@ def session(**overrides):
         **overrides,
     )
     waits: list[float] = []
+    now = [0.0]  # a clock that moves only when the session sleeps
 
     async def fake_sleep(seconds: float) -> None:
         waits.append(seconds)
+        now[0] += seconds
 
-    return HttpSession("t", settings, sleep=fake_sleep), waits
+    return HttpSession("t", settings, sleep=fake_sleep, clock=lambda: now[0]), waits
 
 
 async def get(s: HttpSession):
@@ -125,7 +126,9 @@ def test_connect_errors_and_timeouts_are_retried():
 def test_persistent_timeout_message():
     respx.get(URL).mock(side_effect=httpx.ConnectTimeout("timed out"))
     s, _ = session(max_attempts=2, timeout="5s")
-    with pytest.raises(SourceError, match=r"api\.example\.test timed out after 5s \(2 attempts\)"):
+    with pytest.raises(
+        SourceError, match=r"api\.example\.test did not answer within 5s \(2 attempts\)"
+    ):
         asyncio.run(get(s))
 
 
@@ -135,6 +138,48 @@ def test_client_errors_are_returned_not_retried():
     s, waits = session()
     assert asyncio.run(get(s)).status_code == 403
     assert route.call_count == 1 and waits == []
+
+
+@respx.mock
+def test_retry_after_on_one_request_pauses_the_others():
+    throttled = asyncio.Event()
+    calls: list[str] = []
+
+    def a_side(request: httpx.Request) -> httpx.Response:
+        calls.append("a")
+        if len(calls) == 1:
+            throttled.set()
+            return httpx.Response(429, headers={"Retry-After": "5"})
+        return httpx.Response(200)
+
+    respx.get(HOST + "/a").mock(side_effect=a_side)
+    respx.get(HOST + "/b").mock(return_value=httpx.Response(200))
+    slept: dict[str, float] = {}
+
+    async def fake_sleep(seconds: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        slept[task.get_name()] = slept.get(task.get_name(), 0.0) + seconds
+        await asyncio.sleep(0)
+
+    settings = SourceSettings(rate_limit="1000/s", concurrency=4)
+    s = HttpSession("t", settings, sleep=fake_sleep, clock=lambda: 0.0)  # time stands still
+
+    async def go() -> list[int]:
+        async def second() -> httpx.Response:
+            await throttled.wait()  # starts while A's Retry-After is in force
+            return await s.get(HOST + "/b")
+
+        a = asyncio.create_task(s.get(HOST + "/a"), name="A")
+        b = asyncio.create_task(second(), name="B")
+        try:
+            return [r.status_code for r in await asyncio.gather(a, b)]
+        finally:
+            await s.aclose()
+
+    assert asyncio.run(go()) == [200, 200]
+    assert slept["A"] >= 5
+    assert slept["B"] >= 5  # B never got the 429, but waited for it too
 
 
 @pytest.mark.parametrize(
@@ -150,11 +195,40 @@ def test_parse_retry_after_past_date_is_zero():
     assert parse_retry_after(past) == 0.0
 
 
-def test_rate_limiter_spaces_requests_evenly():
-    interval = Rate(60, 60).interval
-    wait, next_free = next_slot(now=100.0, next_free=0.0, interval=interval)
-    assert (wait, next_free) == (0.0, 101.0)
-    wait, next_free = next_slot(now=100.2, next_free=next_free, interval=interval)
-    assert (round(wait, 6), next_free) == (0.8, 102.0)
-    wait, next_free = next_slot(now=110.0, next_free=next_free, interval=interval)
-    assert (wait, next_free) == (0.0, 111.0)  # idle time is not banked as a burst
+@respx.mock
+def test_503_with_retry_after_beyond_ceiling_names_the_status():
+    respx.get(URL).mock(return_value=httpx.Response(503, headers={"Retry-After": "600"}))
+    s, waits = session()
+    with pytest.raises(SourceError) as err:
+        asyncio.run(get(s))
+    assert "api.example.test is unavailable (HTTP 503): Retry-After 600s exceeds" in str(err.value)
+    assert waits == []
+
+
+@respx.mock
+def test_retry_after_beyond_ceiling_ends_the_run_for_the_source():
+    """The source asked us to stay away: later requests of the run are not even sent."""
+    route = respx.get(URL).mock(return_value=httpx.Response(429, headers={"Retry-After": "3600"}))
+    s, _ = session()
+
+    async def two() -> list[str]:
+        messages = []
+        for _ in range(2):
+            try:
+                await s.get(URL)
+            except SourceError as exc:
+                messages.append(str(exc))
+        await s.aclose()
+        return messages
+
+    first, second = asyncio.run(two())
+    assert route.call_count == 1
+    assert first == second and "will try again next run" in second
+
+
+@respx.mock
+def test_single_attempt_message_is_singular():
+    respx.get(URL).mock(return_value=httpx.Response(500))
+    s, _ = session(max_attempts=1)
+    with pytest.raises(SourceError, match=r"answered HTTP 500 after 1 attempt$"):
+        asyncio.run(get(s))
