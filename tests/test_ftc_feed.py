@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from cidrep.contract import FeedChunk, FeedRequest, Sighting, SourceError, Verdict
 from cidrep.runner.http import HttpSession
 from cidrep_plugins.ftc.checker import NOT_COVERED, FtcChecker, FtcSettings
+from cidrep_plugins.ftc.sample import write_sample
 
 A = "+12025550143"
 B = "+13125550188"
@@ -39,10 +40,10 @@ class NoHttp:
         raise AssertionError(f"unexpected download of {url}")
 
 
-async def collect(checker, http, cursor=None, backfill=False, now=NOW, targets=TARGETS):
+async def collect(checker, http, cursor=None, backfill=False, now=NOW, targets=TARGETS, done=()):
     """Run a pull; return the chunks yielded before it ended and the error, if any."""
     chunks: list[FeedChunk] = []
-    request = FeedRequest(cursor=cursor, targets=targets, backfill=backfill, now=now)
+    request = FeedRequest(cursor, targets, backfill, now, frozenset(done))
     try:
         async for chunk in checker.pull(request, http):
             chunks.append(chunk)
@@ -52,10 +53,13 @@ async def collect(checker, http, cursor=None, backfill=False, now=NOW, targets=T
 
 
 def pull_local(path: Path, **kwargs):
-    checker = FtcChecker(FtcSettings(path=path, lookback_days=10))
+    checker = FtcChecker(FtcSettings(path=path, lookback_days=10, flag_window_days=10))
     chunks, error = asyncio.run(collect(checker, NoHttp(), **kwargs))
     assert error is None
     return chunks
+
+
+LOOKBACK_FILES = ["2026-11-16", "2026-11-17", "2026-11-20", "2026-11-23"]
 
 
 # --- local mirror ------------------------------------------------------------------
@@ -83,36 +87,40 @@ def mirror(tmp_path: Path) -> Path:
 
 def test_folder_first_run_reads_lookback_window_in_date_order(mirror: Path):
     chunks = pull_local(mirror)
-    assert [c.cursor for c in chunks] == ["2026-11-16", "2026-11-17", "2026-11-20", "2026-11-23"]
+    assert [c.cursor for c in chunks] == LOOKBACK_FILES
+    assert [c.done for c in chunks] == LOOKBACK_FILES
     assert [[s.number for s in c.sightings] for c in chunks] == [[A], [B], [A, A], [B]]
     assert [s.occurred_at for s in chunks[2].sightings] == ["2026-11-19", "2026-11-19"]
     assert chunks[2].stats == {"files": 1, "rows": 3, "junk_rows": 1, "bad_dates": 0, "matched": 2}
 
 
-def test_folder_with_cursor_reads_only_newer_files(mirror: Path):
-    chunks = pull_local(mirror, cursor="2026-11-17")
-    assert [c.cursor for c in chunks] == ["2026-11-20", "2026-11-23"]
-    assert pull_local(mirror, cursor="2026-11-23") == []
+def test_folder_reads_only_dates_not_done(mirror: Path):
+    chunks = pull_local(mirror, cursor="2026-11-17", done={"2026-11-16", "2026-11-17"})
+    assert [c.done for c in chunks] == ["2026-11-20", "2026-11-23"]
+    assert pull_local(mirror, cursor="2026-11-23", done=LOOKBACK_FILES) == []
 
 
 def test_folder_backfill_rereads_window_with_same_keys(mirror: Path):
     first = pull_local(mirror)
-    again = pull_local(mirror, cursor="2026-11-23", backfill=True)
-    assert [c.cursor for c in again] == [c.cursor for c in first]
+    again = pull_local(mirror, cursor="2026-11-23", backfill=True, done=LOOKBACK_FILES)
+    assert [c.cursor for c in again] == ["2026-11-23"] * 4  # the cursor never goes back
+    assert [c.done for c in again] == [c.done for c in first]
     assert [s.key for c in again for s in c.sightings] == [
         s.key for c in first for s in c.sightings
     ]
 
 
-def test_single_file_is_ingested_with_its_date_as_cursor(mirror: Path):
-    chunks = pull_local(mirror / "DNC_Complaint_Numbers_2026-10-01.csv", cursor="2026-11-20")
-    assert [c.cursor for c in chunks] == ["2026-10-01"]
+def test_single_file_is_ingested_every_pull_with_its_date_as_done(mirror: Path):
+    file = mirror / "DNC_Complaint_Numbers_2026-10-01.csv"
+    chunks = pull_local(file, cursor="2026-11-20", done={"2026-10-01"})
+    assert [(c.done, c.cursor) for c in chunks] == [("2026-10-01", "2026-11-20")]
     assert [s.number for s in chunks[0].sightings] == [A]
+    assert [(c.done, c.cursor) for c in pull_local(file)] == [("2026-10-01", "2026-10-01")]
 
 
 def test_single_undated_file_keeps_the_request_cursor(mirror: Path):
     chunks = pull_local(mirror / "notes.csv", cursor="2026-11-20")
-    assert [c.cursor for c in chunks] == ["2026-11-20"]
+    assert [(c.cursor, c.done) for c in chunks] == [("2026-11-20", None)]
     assert chunks[0].stats["matched"] == 1
 
 
@@ -126,9 +134,9 @@ def test_missing_mirror_path_is_a_clear_source_error(tmp_path: Path):
 
 def test_malformed_file_in_folder_stops_after_committed_chunks(mirror: Path):
     (mirror / "DNC_Complaint_Numbers_2026-11-23.csv").write_text("Number,When\n1,2\n")
-    checker = FtcChecker(FtcSettings(path=mirror, lookback_days=10))
+    checker = FtcChecker(FtcSettings(path=mirror, lookback_days=10, flag_window_days=10))
     chunks, error = asyncio.run(collect(checker, NoHttp()))
-    assert [c.cursor for c in chunks] == ["2026-11-16", "2026-11-17", "2026-11-20"]
+    assert [c.done for c in chunks] == ["2026-11-16", "2026-11-17", "2026-11-20"]
     assert "DNC_Complaint_Numbers_2026-11-23.csv" in str(error)
     assert "company_phone_number" in str(error)
 
@@ -137,7 +145,9 @@ def test_malformed_file_in_folder_stops_after_committed_chunks(mirror: Path):
 
 
 def url_pull(server: LocalServer, **kwargs):
-    settings = FtcSettings(base_url=server.url + "/files", lookback_days=4, **FAST)
+    settings = FtcSettings(
+        base_url=server.url + "/files", lookback_days=4, flag_window_days=4, **FAST
+    )
 
     async def run():
         http = HttpSession("ftc", settings)
@@ -153,6 +163,9 @@ def path_for(day: str) -> str:
     return f"/files/DNC_Complaint_Numbers_{day}.csv"
 
 
+WEEK_DONE = {"2026-11-20", "2026-11-21"}
+
+
 def test_url_mode_skips_missing_dates_and_requests_each_day_in_order():
     with LocalServer() as server:
         server.route(path_for("2026-11-20"), Reply(200, day_csv("2026-11-20", A)))
@@ -166,18 +179,20 @@ def test_url_mode_skips_missing_dates_and_requests_each_day_in_order():
         path_for("2026-11-23"),
     ]
     assert [c.cursor for c in chunks] == ["2026-11-20", "2026-11-23"]
+    assert [c.done for c in chunks] == ["2026-11-20", "2026-11-23"]  # 404s are not done
     assert [sorted(s.number for s in c.sightings) for c in chunks] == [[A], [A, B]]
     assert "missing_files" not in chunks[0].stats
     assert chunks[1].stats["missing_files"] == 2
 
 
-def test_url_mode_resumes_after_cursor():
+def test_url_mode_requests_only_dates_not_done():
     with LocalServer() as server:
         server.route(path_for("2026-11-23"), Reply(200, day_csv("2026-11-23", B)))
-        chunks, error = url_pull(server, cursor="2026-11-21")
+        done = {"2026-11-20", "2026-11-22"}
+        chunks, error = url_pull(server, cursor="2026-11-22", done=done)
     assert error is None
-    assert [r.path for r in server.requests] == [path_for("2026-11-22"), path_for("2026-11-23")]
-    assert [c.cursor for c in chunks] == ["2026-11-23"]
+    assert [r.path for r in server.requests] == [path_for("2026-11-21"), path_for("2026-11-23")]
+    assert [(c.cursor, c.done) for c in chunks] == [("2026-11-23", "2026-11-23")]
 
 
 def test_url_mode_403_is_a_source_error_after_earlier_chunks():
@@ -198,7 +213,7 @@ def test_url_mode_retries_a_503_then_reads_the_file():
 
     with LocalServer() as server:
         server.route(path_for("2026-11-22"), flaky)
-        chunks, error = url_pull(server, cursor="2026-11-21")
+        chunks, error = url_pull(server, cursor="2026-11-21", done=WEEK_DONE)
     assert error is None
     assert [r.path for r in server.requests].count(path_for("2026-11-22")) == 2
     assert [c.cursor for c in chunks] == ["2026-11-22"]
@@ -208,7 +223,7 @@ def test_url_mode_retries_a_503_then_reads_the_file():
 def test_url_mode_persistent_503_propagates_the_session_error():
     with LocalServer() as server:
         server.route(path_for("2026-11-23"), Reply(503, "busy"))
-        chunks, error = url_pull(server, cursor="2026-11-22")
+        chunks, error = url_pull(server, cursor="2026-11-22", done=WEEK_DONE)
     assert chunks == []
     assert "HTTP 503" in str(error) and "127.0.0.1" in str(error)
 
@@ -217,7 +232,7 @@ def test_url_mode_html_page_instead_of_csv_is_an_error():
     page = Reply(200, "<!DOCTYPE html><html>Page not found</html>", {"Content-Type": "text/html"})
     with LocalServer() as server:
         server.route(path_for("2026-11-23"), page)
-        chunks, error = url_pull(server, cursor="2026-11-22")
+        chunks, error = url_pull(server, cursor="2026-11-22", done=WEEK_DONE)
     assert chunks == []
     assert "2026-11-23" in str(error) and "HTML" in str(error)
 
@@ -242,7 +257,10 @@ def test_settings_defaults():
     assert str(s.rate_limit) == "1/s"
     assert s.concurrency == 1
     assert (s.flag_min_complaints, s.flag_window_days) == (1, 30)
-    for name in ("base_url", "path", "file_pattern", "lookback_days", "interval", "rate_limit"):
+    assert s.max_response_bytes == 500_000_000  # a 90-day mirror file is ~220 MB
+    assert FtcSettings(max_response_bytes="1GB").max_response_bytes == 1_000_000_000
+    names = ("base_url", "path", "file_pattern", "lookback_days", "interval", "rate_limit")
+    for name in (*names, "max_response_bytes"):
         assert FtcSettings.model_fields[name].description
 
 
@@ -275,8 +293,10 @@ def test_base_url_gets_a_trailing_slash_and_preflight():
     ("cursor", "backfill", "start"),
     [
         (None, False, "2026-10-25"),
-        ("2026-11-20", False, "2026-11-21"),
+        ("2026-11-20", False, "2026-10-25"),  # at least the lookback: late files
         ("2026-11-20", True, "2026-10-25"),
+        ("2026-09-01", False, "2026-09-02"),  # never skips a day after the cursor
+        ("2026-09-01", True, "2026-09-02"),
         ("garbage", False, "2026-10-25"),
     ],
 )
@@ -357,3 +377,14 @@ def test_registered_through_the_plugin_manager():
     assert checker is FtcChecker
     assert checker.shape == "feed" and checker.settings_model is FtcSettings
     assert "nothing about your numbers" in checker.disclosure
+
+
+def test_url_mode_streams_a_big_file_through_the_session_in_bounded_chunks(tmp_path: Path):
+    path = write_sample(tmp_path, date(2026, 11, 23), {A: 11_000, B: 10}, filler_rows=20_000)
+    with LocalServer() as server:
+        server.route(path_for("2026-11-23"), Reply(200, path.read_bytes()))
+        chunks, error = url_pull(server, cursor="2026-11-22", done=WEEK_DONE | {"2026-11-22"})
+    assert error is None
+    assert [len(c.sightings) for c in chunks] == [5_000, 5_000, 1_010]
+    assert [c.done for c in chunks] == [None, None, "2026-11-23"]
+    assert sum(c.stats["rows"] for c in chunks) == 11_010 + 20_000 + 5

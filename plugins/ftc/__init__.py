@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cidrep.hookspecs import hookimpl
+from cidrep.contract import hookimpl
 from cidrep_plugins.ftc.checker import FtcChecker, FtcSettings
 
 __all__ = ["FtcChecker", "FtcSettings", "register_checkers"]

@@ -2,116 +2,90 @@
 
 The FTC cannot be asked about one number: it publishes one CSV of all complaints per
 weekday (``DNC_Complaint_Numbers_YYYY-MM-DD.csv``, around noon US Eastern; weekend
-data arrives on Monday, so weekends and holidays have no file). This feed downloads
-each day's file since its cursor, keeps the rows naming a monitored number, and
-flags a number by the shared complaint rule (``cidrep.complaints``). Nothing about
-the monitored numbers leaves the machine.
+data arrives on Monday, so weekends and holidays have no file). This feed reads the
+daily files, keeps the rows naming a monitored number, and flags a number by the
+shared complaint rule. Nothing about the monitored numbers leaves the machine.
 
-Cursor rule: the cursor is the date of the last file ingested. Each chunk is one
-file and carries that file's date, so the runner commits sightings and progress
-together and an interrupted run resumes after the last complete file. A date with
-no file (HTTP 404) is skipped without moving the cursor; a not-yet-published today
-is therefore simply tried again next run.
+Which dates are read (the cursor never skips a day):
+
+- the window runs from ``min(today - lookback_days + 1, cursor + 1)`` to today (UTC),
+  so a feed that has not run for longer than its lookback still resumes right
+  after the last date it ingested;
+- every date in it that is not in ``FeedRequest.done`` is read. A date with no file
+  (HTTP 404, or no file in the mirror folder) is not done, so it is tried again on
+  the next pull: a file the FTC publishes late, for a date before the cursor, is
+  still read, and counted once (sighting keys are by content);
+- a backfill (a number this source never assessed) also re-reads the done dates
+  inside the lookback window, because the new number was not matched then.
+
+Files are parsed as streams (``csvfile.FileParser``) and yielded in chunks of at
+most ``CHUNK_SIGHTINGS`` sightings. A chunk in the middle of a file has
+``done=None`` and the cursor as it was; the last chunk of a file carries
+``done=<the file's date>``, so the runner records the date as ingested in the same
+transaction as its last sightings, and ``cursor`` = the newest date ingested so far
+(it never moves backwards when a late file for an earlier date arrives).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import string
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
-
-from cidrep.complaints import Complaint, ComplaintRule, ComplaintRuleSettings, assess_complaints
 from cidrep.contract import (
-    Duration,
+    Complaint,
+    ComplaintRule,
     FeedChecker,
     FeedChunk,
     FeedRequest,
     Http,
     Observation,
-    RateLimit,
     Sighting,
     SourceError,
     Verdict,
+    assess_complaints,
+    nanp_digits,
 )
-from cidrep.phone import nanp_digits
-from cidrep.timeutil import Rate
-from cidrep_plugins.ftc.csvfile import ParsedFile, parse_complaints, target_index
+from cidrep_plugins.ftc.csvfile import FileParser, target_index
+from cidrep_plugins.ftc.settings import DEFAULT_PATTERN, FTC_BASE_URL, FtcSettings
+from cidrep_plugins.ftc.stream import file_blocks, regroup
 
-FTC_BASE_URL = "https://www.ftc.gov/sites/default/files/"
-DEFAULT_PATTERN = "DNC_Complaint_Numbers_{date}.csv"
+__all__ = [
+    "CHUNK_SIGHTINGS",
+    "DEFAULT_PATTERN",
+    "FTC_BASE_URL",
+    "NOT_COVERED",
+    "FtcChecker",
+    "FtcSettings",
+]
+
 NOT_COVERED = "FTC data covers US/NANP numbers only"
+CHUNK_SIGHTINGS = 5_000  # most sightings in one FeedChunk (one runner transaction)
 
 
-class FtcSettings(ComplaintRuleSettings):
-    """``[sources.ftc]``: where the daily files come from and how far back to read."""
+@dataclass
+class _Progress:
+    """What one pull has reached: the cursor to report, and counts for the stats."""
 
-    base_url: str = Field(
-        default=FTC_BASE_URL,
-        description="folder URL the daily files are downloaded from (ignored when path is set)",
-    )
-    path: Path | None = Field(
-        default=None,
-        description=(
-            "a local FTC CSV file, or a folder of daily files (an offline mirror); "
-            "when set, nothing is downloaded"
-        ),
-    )
-    file_pattern: str = Field(
-        default=DEFAULT_PATTERN,
-        description=(
-            "daily file name with {date} for YYYY-MM-DD; in a folder it matches "
-            "case-insensitively, so the older lowercase names are found too"
-        ),
-    )
-    lookback_days: int = Field(
-        default=30,
-        ge=1,
-        le=3660,
-        description="days of files a first run (or a newly added number) reads",
-    )
-    interval: Duration = Field(
-        default=timedelta(hours=6),
-        description="how often to look for new files (published weekdays around noon ET)",
-    )
-    rate_limit: RateLimit = Field(default=Rate(1, 1), description="downloads per second/minute")
-    concurrency: int = Field(
-        default=1, ge=1, le=64, description="parallel downloads (files are read in order)"
-    )
+    cursor: str | None  # the newest date ingested so far (or the request's cursor)
+    missing: int = 0  # dates without a file since the last file read
+    files: int = 0  # files read in full
 
-    @field_validator("base_url")
-    @classmethod
-    def _folder_url(cls, value: str) -> str:
-        value = value.strip()
-        return value if not value or value.endswith("/") else value + "/"
-
-    @field_validator("path")
-    @classmethod
-    def _expand(cls, value: Path | None) -> Path | None:
-        return value.expanduser() if value is not None else None
-
-    @field_validator("file_pattern")
-    @classmethod
-    def _one_date_field(cls, value: str) -> str:
-        try:
-            parsed = list(string.Formatter().parse(value))
-        except ValueError as exc:
-            raise ValueError(f"invalid file_pattern {value!r}: {exc}") from None
-        fields = [(name, spec, conv) for _, name, spec, conv in parsed if name is not None]
-        if fields != [("date", "", None)]:
-            raise ValueError(
-                f"file_pattern {value!r} must contain {{date}} exactly once and no other "
-                "{...} field, e.g. 'DNC_Complaint_Numbers_{date}.csv'"
-            )
-        if "/" in value or "\\" in value:
-            raise ValueError("file_pattern is a file name; put folders in base_url or path instead")
-        return value
+    def complete(self, day: date | None) -> str | None:
+        """Record a file as read; return its ``done`` item (its date), if it has one."""
+        self.files += 1
+        if day is None:
+            return None
+        current = _as_date(self.cursor)
+        if current is None or day > current:
+            self.cursor = day.isoformat()
+        return day.isoformat()
 
 
 class FtcChecker(FeedChecker):
@@ -134,95 +108,135 @@ class FtcChecker(FeedChecker):
         return None
 
     def window(self, request: FeedRequest) -> tuple[date, date]:
-        """First and last file dates to read, both inclusive.
+        """First and last dates to consider, both inclusive (see the module docstring).
 
-        A first run or a backfill (a number this source never assessed) reads the
-        last ``lookback_days`` days up to today (UTC); otherwise reading resumes the
-        day after the cursor. An unreadable cursor is treated like no cursor.
+        An unreadable cursor is treated like no cursor: the lookback window.
         """
-        today = request.now.astimezone(UTC).date()
+        today = _today(request)
         lookback_start = today - timedelta(days=self.settings.lookback_days - 1)
-        if request.cursor is None or request.backfill:
+        cursor = _as_date(request.cursor)
+        if cursor is None:
             return lookback_start, today
-        try:
-            cursor = date.fromisoformat(request.cursor[:10])
-        except ValueError:
-            return lookback_start, today
-        return cursor + timedelta(days=1), today
+        return min(lookback_start, cursor + timedelta(days=1)), today
+
+    def dates_to_read(self, request: FeedRequest) -> list[date]:
+        """The window's dates not yet done, plus (backfill) the lookback's done ones."""
+        start, today = self.window(request)
+        lookback_start = today - timedelta(days=self.settings.lookback_days - 1)
+        return [
+            day
+            for day in _days(start, today)
+            if day.isoformat() not in request.done or (request.backfill and day >= lookback_start)
+        ]
 
     async def pull(self, request: FeedRequest, http: Http) -> AsyncIterator[FeedChunk]:
-        """Yield one chunk per file ingested, in date order, cursor = the file's date.
+        """Yield bounded chunks, file after file in date order (see the module docstring).
 
-        URL mode: 404 means no file for that date (weekend, holiday, not published
-        yet) and is skipped; any other non-2xx status stops the pull with a
-        ``SourceError`` naming the date, leaving earlier chunks committed. Local mode
-        (``path``): a folder is scanned for pattern-named files within the window; a
-        single file is always ingested.
+        URL mode: 404 means no file for that date yet and is skipped (not done); any
+        other non-2xx status stops the pull with a ``SourceError`` naming the date,
+        leaving earlier chunks committed. Local mode (``path``): a folder is scanned
+        for pattern-named files of the dates to read; a single file is read every
+        pull (its keys dedupe), done as its name's date if it has one.
         """
         targets = target_index(request.targets)
-        start, end = self.window(request)
-        found = 0
-        if self.settings.path is not None:
-            async for chunk in self._pull_local(self.settings.path, start, end, request, targets):
-                found += 1
-                yield chunk
-            if found == 0 and self.settings.path.is_dir():
-                _require_some_file(start, end, str(self.settings.path))
-            return
-        missing = 0
-        for day in _days(start, end):
-            data = await self._download(day, http)
-            if data is None:
-                missing += 1
-                continue
-            name = self.settings.file_pattern.format(date=day.isoformat())
-            parsed = await _parse(data, name, targets)
-            found += 1
-            yield _chunk(parsed, day.isoformat(), missing)
-            missing = 0
-        if found == 0:
-            _require_some_file(start, end, urlsplit(self.settings.base_url).hostname or "")
-
-    async def _download(self, day: date, http: Http) -> bytes | None:
-        url = self.settings.base_url + self.settings.file_pattern.format(date=day.isoformat())
-        host = urlsplit(url).hostname or url
-        response = await http.get(url)
-        status = response.status_code
-        if status == 404:
-            return None
-        if not 200 <= status < 300:
-            raise SourceError(f"FTC file for {day.isoformat()}: HTTP {status} from {host}")
-        content_type = response.headers.get("content-type", "").lower()
-        body: bytes = response.content
-        if "html" in content_type or body[:256].lstrip()[:1] == b"<":
-            raise SourceError(
-                f"FTC file for {day.isoformat()}: {host} answered an HTML page, not a CSV "
-                "(has the download location changed? check base_url)"
-            )
-        return body
-
-    async def _pull_local(
-        self,
-        path: Path,
-        start: date,
-        end: date,
-        request: FeedRequest,
-        targets: dict[str, str],
-    ) -> AsyncIterator[FeedChunk]:
-        if not path.exists():
+        progress = _Progress(request.cursor)
+        path = self.settings.path
+        if path is None:
+            chunks = self._pull_url(request, http, targets, progress)
+        elif not path.exists():
             raise SourceError(f"FTC mirror path {path} does not exist")
-        files: list[tuple[date | None, Path]]
-        if path.is_dir():
-            files = [(d, file) for d, file in self.dated_files(path) if start <= d <= end]
+        elif path.is_dir():
+            chunks = self._pull_folder(path, request, targets, progress)
         else:
-            files = [(self.file_date(path.name), path)]
-        for day, file in files:
-            try:
-                data = await asyncio.to_thread(file.read_bytes)
-            except OSError as exc:
-                raise SourceError(f"cannot read FTC file {file}: {exc.strerror or exc}") from None
-            cursor = day.isoformat() if day is not None else request.cursor
-            yield _chunk(await _parse(data, file.name, targets), cursor, 0)
+            day = self.file_date(path.name)
+            chunks = self._file_chunks(file_blocks(path), path.name, day, targets, progress)
+        async for chunk in chunks:
+            yield chunk
+
+    async def _pull_url(
+        self, request: FeedRequest, http: Http, targets: Mapping[str, str], progress: _Progress
+    ) -> AsyncIterator[FeedChunk]:
+        dates = self.dates_to_read(request)
+        host = urlsplit(self.settings.base_url).hostname or self.settings.base_url
+        for day in dates:
+            name = self.settings.file_pattern.format(date=day.isoformat())
+            # The body is parsed as it streams, but the chunks are handed on only once
+            # the request is over: the session's deadline is a cancel scope, and a
+            # yield inside it could let its cancellation land in the runner's code
+            # (and would charge the runner's commits to the server). Only matched
+            # sightings wait here, never the body.
+            chunks: list[FeedChunk] = []
+            async with http.stream(self.settings.base_url + name) as response:
+                status = response.status_code
+                if status == 404:
+                    progress.missing += 1
+                    continue
+                if not 200 <= status < 300:
+                    raise SourceError(f"FTC file for {day.isoformat()}: HTTP {status} from {host}")
+                if "html" in response.headers.get("content-type", "").lower():
+                    raise _html_error(day, host)
+                blocks = _not_html(regroup(response.aiter_bytes()), day, host)
+                chunks = [c async for c in self._file_chunks(blocks, name, day, targets, progress)]
+            for chunk in chunks:
+                yield chunk
+        if progress.files == 0:
+            _require_some_file(dates, _as_date(request.cursor), _today(request), host)
+
+    async def _pull_folder(
+        self, folder: Path, request: FeedRequest, targets: Mapping[str, str], progress: _Progress
+    ) -> AsyncIterator[FeedChunk]:
+        dates = self.dates_to_read(request)
+        wanted = set(dates)
+        by_day: dict[date, list[Path]] = {}
+        for day, file in self.dated_files(folder):
+            if day in wanted:
+                by_day.setdefault(day, []).append(file)
+        for day, files in sorted(by_day.items()):
+            for i, file in enumerate(files):
+                last = i == len(files) - 1  # the date is done once all its files are
+                async for chunk in self._file_chunks(
+                    file_blocks(file), file.name, day if last else None, targets, progress
+                ):
+                    yield chunk
+        if not by_day:
+            _require_some_file(dates, _as_date(request.cursor), _today(request), str(folder))
+
+    async def _file_chunks(
+        self,
+        blocks: AsyncGenerator[bytes, None],
+        name: str,
+        day: date | None,
+        targets: Mapping[str, str],
+        progress: _Progress,
+    ) -> AsyncIterator[FeedChunk]:
+        """Parse one file's blocks off the event loop; yield chunks of bounded size.
+
+        ``max_response_bytes`` applies to local files too: a path to an endless file
+        (a FIFO, a device, a file still being written) ends with a ``SourceError``.
+        """
+        parser = FileParser(name, targets)
+        cap = int(self.settings.max_response_bytes)
+        size = 0
+        async with aclosing(blocks):  # closes the file now, even on an error or early stop
+            async for data in blocks:
+                size += len(data)
+                if size > cap:
+                    limit = self.settings.max_response_bytes.human_readable(decimal=True)
+                    raise SourceError(
+                        f"FTC file {name} is larger than max_response_bytes ({limit}); "
+                        "raise it if the file is really that big"
+                    )
+                await asyncio.to_thread(parser.feed, data)
+                while len(parser.pending) >= CHUNK_SIGHTINGS:
+                    sightings, stats = parser.take(CHUNK_SIGHTINGS)
+                    yield FeedChunk(sightings=sightings, cursor=progress.cursor, stats=stats)
+        await asyncio.to_thread(parser.finish)  # adds at most the last record: still bounded
+        sightings, stats = parser.take()
+        stats = {"files": 1, **stats}
+        if progress.missing:
+            stats["missing_files"], progress.missing = progress.missing, 0
+        done = progress.complete(day)
+        yield FeedChunk(sightings=sightings, cursor=progress.cursor, stats=stats, done=done)
 
     def file_date(self, filename: str) -> date | None:
         """The date in a file name following ``file_pattern`` (any case), else None."""
@@ -235,7 +249,7 @@ class FtcChecker(FeedChecker):
             return None
 
     def dated_files(self, folder: Path) -> list[tuple[date, Path]]:
-        """Pattern-named files in ``folder``, sorted by date then name."""
+        """Pattern-named regular files in ``folder``, sorted by date then name."""
         try:
             entries = list(folder.iterdir())
         except OSError as exc:
@@ -275,16 +289,36 @@ def _complaint(sighting: Sighting) -> Complaint | None:
     )
 
 
-async def _parse(data: bytes, name: str, targets: dict[str, str]) -> ParsedFile:
-    """Parse off the event loop: a 90-day mirror file is ~0.5 s of CPU."""
-    return await asyncio.to_thread(parse_complaints, data, name, targets)
+def _today(request: FeedRequest) -> date:
+    return request.now.astimezone(UTC).date()
 
 
-def _chunk(parsed: ParsedFile, cursor: str | None, missing_files: int) -> FeedChunk:
-    stats = {"files": 1, **parsed.stats()}
-    if missing_files:
-        stats["missing_files"] = missing_files
-    return FeedChunk(sightings=parsed.sightings, cursor=cursor, stats=stats)
+def _as_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _html_error(day: date, host: str) -> SourceError:
+    return SourceError(
+        f"FTC file for {day.isoformat()}: {host} answered an HTML page, not a CSV "
+        "(has the download location changed? check base_url)"
+    )
+
+
+async def _not_html(
+    blocks: AsyncIterator[bytes], day: date, host: str
+) -> AsyncGenerator[bytes, None]:
+    """Pass the body through, refusing one that starts like an HTML page."""
+    first = True
+    async for data in blocks:
+        if first and data[:256].lstrip()[:1] == b"<":
+            raise _html_error(day, host)
+        first = False
+        yield data
 
 
 # A window holding this many past weekdays must hold at least one file; none means the
@@ -292,16 +326,21 @@ def _chunk(parsed: ParsedFile, cursor: str | None, missing_files: int) -> FeedCh
 MIN_EXPECTED_WEEKDAYS = 3
 
 
-def _require_some_file(start: date, end: date, where: str) -> None:
-    """Raise when a window that should have had files (past weekdays) had none.
+def _require_some_file(dates: Sequence[date], cursor: date | None, today: date, where: str) -> None:
+    """Raise when the dates read, which should have had files, had none.
 
-    Today is not counted (its file appears around noon US Eastern), nor weekends.
+    Counted: past weekdays after the cursor. Not today (its file appears around
+    noon US Eastern), not weekends, and not dates before the cursor: those are
+    re-tried holidays among dates already read, no sign that the files moved.
     """
-    weekdays = sum(1 for d in _days(start, end - timedelta(days=1)) if d.weekday() < 5)
+    weekdays = sum(
+        1 for d in dates if d < today and d.weekday() < 5 and (cursor is None or d > cursor)
+    )
     if weekdays >= MIN_EXPECTED_WEEKDAYS:
         raise SourceError(
-            f"no FTC file found for any date from {start.isoformat()} to {end.isoformat()} "
-            f"({weekdays} weekdays) at {where}; has the file location or file_pattern changed?"
+            f"no FTC file found for any date from {dates[0].isoformat()} to "
+            f"{dates[-1].isoformat()} ({weekdays} weekdays) at {where}; "
+            "has the file location or file_pattern changed?"
         )
 
 

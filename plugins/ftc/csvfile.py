@@ -32,8 +32,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from cidrep.contract import Sighting, SourceError
-from cidrep.phone import nanp_digits
+from cidrep.contract import Sighting, SourceError, excerpt, nanp_digits
+from cidrep_plugins.ftc.stream import BLOCK_BYTES, MAX_RECORD_CHARS, RecordSplitter
 
 FTC_HEADER: tuple[str, ...] = (
     "Company_Phone_Number",
@@ -152,68 +152,164 @@ def parse_robocall(raw: str) -> bool | None:
     return _ROBOCALL_VALUES.get(raw.strip().lower())
 
 
-def decode(data: bytes | str) -> str:
-    """Text of a file as downloaded: UTF-8 with or without BOM; bad bytes replaced."""
-    if isinstance(data, bytes):
-        return data.decode("utf-8-sig", errors="replace")
-    return data.removeprefix("\ufeff")
+class ComplaintParser:
+    """The row rules above, applied to one file's rows as they arrive, header first.
+
+    State that spans the whole file (the columns, and how often each matched row
+    was seen, for its key) lives here, so a file parsed in pieces gives exactly the
+    sightings of a whole-file parse. Matched sightings accumulate in
+    ``result.sightings`` until the caller takes them.
+    """
+
+    def __init__(self, name: str, targets: Mapping[str, str]) -> None:
+        self.name = name
+        self.targets = targets
+        self.result = ParsedFile()
+        self._columns: list[str] | None = None
+        # occurrences per matched row, keyed by a digest so a file with many matches
+        # holds 16 bytes per distinct complaint, not the row text
+        self._seen: dict[bytes, int] = {}
+
+    def add_rows(self, rows: Iterable[list[str]]) -> None:
+        """Apply the rules to ``rows`` (the first row of the file is its header)."""
+        it = iter(rows)
+        if self._columns is None:
+            header = next(it, None)
+            if header is None:
+                return
+            self._set_header(header)
+        columns = self._columns
+        assert columns is not None
+        i_phone, i_created = self._i_phone, self._i_created
+        width, targets, result = len(columns), self.targets, self.result
+        for row in it:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line, not a row
+            result.rows += 1
+            national = national_number(row[i_phone]) if i_phone < len(row) else None
+            if national is None:
+                result.junk_rows += 1
+                continue
+            created = parse_day(row[i_created]) if i_created < len(row) else None
+            if created is None:
+                result.junk_rows += 1
+                result.bad_dates += 1
+                continue
+            e164 = targets.get(national)
+            if e164 is None:
+                continue
+            cells = row + [""] * (width - len(row))
+            result.sightings.append(self._sighting(cells, national, e164, created))
+
+    def finish(self) -> None:
+        """End of file: a file without even a header is an error."""
+        if self._columns is None:
+            raise SourceError(f"FTC file {self.name} is empty (no CSV header)")
+
+    def _set_header(self, header: list[str]) -> None:
+        if not any(cell.strip() for cell in header):
+            raise SourceError(f"FTC file {self.name} is empty (no CSV header)")
+        columns = [normalize_header(cell) for cell in header]
+        missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+        if missing:
+            found = excerpt(", ".join(cell.strip() or "(blank)" for cell in header), 200)
+            raise SourceError(
+                f"FTC file {self.name} has no {' or '.join(missing)} column "
+                f"(columns found: {found})"
+            )
+        at = {column: i for i, column in reversed(list(enumerate(columns)))}  # first wins
+        self._i_phone, self._i_created = at[PHONE], at[CREATED]
+        self._i_violation, self._i_subject = at.get(VIOLATION), at.get(SUBJECT)
+        self._i_robocall = at.get(ROBOCALL)
+        self._key_order = sorted(range(len(columns)), key=lambda i: (columns[i], i))
+        self._columns = columns
+
+    def _sighting(self, cells: list[str], national: str, e164: str, created: date) -> Sighting:
+        assert self._columns is not None
+        canonical = _canonical_row(cells, self._columns, self._key_order, self._i_phone, national)
+        digest = hashlib.blake2b(canonical.encode(), digest_size=16).digest()
+        occurrence = self._seen.get(digest, 0)
+        self._seen[digest] = occurrence + 1
+        return Sighting(
+            number=e164,
+            key=row_key(canonical, occurrence),
+            occurred_at=created.isoformat(),
+            detail=_detail(cells, self._i_violation, self._i_subject, self._i_robocall),
+        )
+
+
+class FileParser:
+    """One FTC file, parsed block by block in bounded memory.
+
+    ``feed`` each block of bytes as it arrives, then ``finish``. Complete records go
+    through ``csv.reader`` and the row rules; matched sightings wait in
+    ``pending`` until ``take``n, so the caller can hand them on in bounded chunks.
+    A malformed record (``csv.Error``: a field over the csv module's limit, etc.)
+    or an overlong one is a ``SourceError`` naming the file and the line.
+    """
+
+    def __init__(
+        self, name: str, targets: Mapping[str, str], max_record: int = MAX_RECORD_CHARS
+    ) -> None:
+        self.name = name
+        self.splitter = RecordSplitter(name, max_record)
+        self.rules = ComplaintParser(name, targets)
+        self._reported = ParsedFile()  # counts already handed out by take()
+
+    @property
+    def pending(self) -> list[Sighting]:
+        return self.rules.result.sightings
+
+    def feed(self, data: bytes) -> None:
+        first_line = self.splitter.lines + 1
+        self._parse(self.splitter.feed(data), first_line)
+
+    def finish(self) -> None:
+        first_line = self.splitter.lines + 1
+        self._parse(self.splitter.finish(), first_line)
+        self.rules.finish()
+
+    def take(self, limit: int | None = None) -> tuple[list[Sighting], dict[str, int]]:
+        """Up to ``limit`` pending sightings, and the counts not reported before."""
+        sightings = self.pending
+        taken = sightings[:limit] if limit is not None else sightings[:]
+        del sightings[: len(taken)]
+        done, now = self._reported, self.rules.result
+        stats = {
+            "rows": now.rows - done.rows,
+            "junk_rows": now.junk_rows - done.junk_rows,
+            "bad_dates": now.bad_dates - done.bad_dates,
+            "matched": len(taken),
+        }
+        done.rows, done.junk_rows, done.bad_dates = now.rows, now.junk_rows, now.bad_dates
+        return taken, stats
+
+    def _parse(self, text: str, first_line: int) -> None:
+        if not text:
+            return
+        reader = csv.reader(io.StringIO(text))
+        try:
+            self.rules.add_rows(reader)
+        except csv.Error as exc:
+            line = first_line + max(reader.line_num, 1) - 1
+            raise SourceError(f"FTC file {self.name}, line {line}: malformed CSV ({exc})") from None
 
 
 def parse_complaints(data: bytes | str, name: str, targets: Mapping[str, str]) -> ParsedFile:
-    """Parse one FTC CSV and return the rows naming a target as sightings.
+    """Parse one whole FTC CSV and return the rows naming a target as sightings.
 
-    ``targets`` is ``target_index(...)``'s national -> E.164 map; ``name`` only
-    labels error messages. Raises ``SourceError`` when the file has no header or
-    lacks a required column (that is a format change to report, not junk to skip).
+    A convenience over ``FileParser`` (the feed itself streams): ``targets`` is
+    ``target_index(...)``'s national -> E.164 map; ``name`` only labels error
+    messages. Raises ``SourceError`` when the file has no header or lacks a
+    required column (that is a format change to report, not junk to skip).
     """
-    reader = csv.reader(io.StringIO(decode(data)))
-    header = next(reader, None)
-    if header is None or not any(cell.strip() for cell in header):
-        raise SourceError(f"FTC file {name} is empty (no CSV header)")
-    columns = [normalize_header(cell) for cell in header]
-    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
-    if missing:
-        found = ", ".join(cell.strip() or "(blank)" for cell in header)
-        raise SourceError(
-            f"FTC file {name} has no {' or '.join(missing)} column (columns found: {found})"
-        )
-    at = {column: i for i, column in reversed(list(enumerate(columns)))}  # first one wins
-    i_phone, i_created = at[PHONE], at[CREATED]
-    i_violation, i_subject, i_robocall = at.get(VIOLATION), at.get(SUBJECT), at.get(ROBOCALL)
-    width = len(columns)
-    key_order = sorted(range(width), key=lambda i: (columns[i], i))
-
-    result = ParsedFile()
-    seen: dict[str, int] = {}
-    for row in reader:
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # blank line, not a row
-        result.rows += 1
-        national = national_number(row[i_phone]) if i_phone < len(row) else None
-        if national is None:
-            result.junk_rows += 1
-            continue
-        created = parse_day(row[i_created]) if i_created < len(row) else None
-        if created is None:
-            result.junk_rows += 1
-            result.bad_dates += 1
-            continue
-        e164 = targets.get(national)
-        if e164 is None:
-            continue
-        cells = row + [""] * (width - len(row))
-        canonical = _canonical_row(cells, columns, key_order, i_phone, national)
-        occurrence = seen.get(canonical, 0)
-        seen[canonical] = occurrence + 1
-        result.sightings.append(
-            Sighting(
-                number=e164,
-                key=row_key(canonical, occurrence),
-                occurred_at=created.isoformat(),
-                detail=_detail(cells, i_violation, i_subject, i_robocall),
-            )
-        )
-    return result
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    parser = FileParser(name, targets)
+    view = memoryview(raw)
+    for start in range(0, len(raw), BLOCK_BYTES):
+        parser.feed(bytes(view[start : start + BLOCK_BYTES]))
+    parser.finish()
+    return parser.rules.result
 
 
 def row_key(canonical: str, occurrence: int) -> str:

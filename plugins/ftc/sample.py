@@ -15,9 +15,9 @@ from collections.abc import Collection, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from cidrep.phone import nanp_digits
-from cidrep_plugins.ftc.checker import DEFAULT_PATTERN
+from cidrep.contract import nanp_digits
 from cidrep_plugins.ftc.csvfile import FTC_HEADER
+from cidrep_plugins.ftc.settings import DEFAULT_PATTERN
 
 # Subject categories as the FTC's complaint form shows them.
 SUBJECTS: tuple[str, ...] = (
