@@ -4,6 +4,29 @@ Public complaint data has no label of its own: a number is "flagged" by a rule o
 its complaints, by default at least one complaint in the last 30 days. The rule is
 configurable per source because sources differ in lag and volume. This module is
 pure: parsing happens in the plugins, storage in the runner.
+
+The rule, and why:
+
+- **Counting.** A ``Complaint`` carries a ``count`` (default 1): a source that can only
+  afford per-day aggregates (FCC) passes one entry per (day, subject, robocall) with
+  its count, a row-level source (FTC) passes one entry per complaint; repeated equal
+  entries simply add up. Both give the same observation for the same complaints, in
+  one pass and without expanding counts.
+- **Flag.** Flagged when at least ``min_complaints`` complaints fall in the window (the
+  last ``window_days`` whole UTC days up to ``now``), else clean. No complaints at all
+  is clean: the source looked and found nothing.
+- **Label and category come from the complaints the rule counted** (those in the
+  window), because they say why the number is flagged now: the label is the most
+  frequent subject among them; the category is the most frequent ``categorize``
+  result among them (so a flag for this month's telemarketing is not called
+  "robocall" because of one robocall complaint months ago). Ties go to the one
+  reported most recently, then to the alphabetically first, so equal data always
+  gives the same label. A clean number has neither.
+- **Evidence** summarises everything the source holds in its lookback, with stable
+  keys: ``complaints``, ``complaints_in_window``, ``window_days``, ``first_reported``,
+  ``last_reported``, ``robocall`` (any complaint was a robocall) and ``subjects``
+  (counts, most frequent first). Identical data gives identical evidence, which
+  history stores run-length; nothing volatile (such as the check time) goes in.
 """
 
 from __future__ import annotations
@@ -15,16 +38,23 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import Field
 
+# Only names the contract defines above its own re-export of this module.
 from cidrep.contract import Observation, SourceSettings, Verdict
 
 
 @dataclass(frozen=True)
 class Complaint:
-    """One complaint about a number, reduced to what a verdict needs."""
+    """``count`` complaints (default one) about a number on ``reported``, reduced to
+    what a verdict needs. ``count`` must be a positive ``int``."""
 
     reported: date
     subject: str | None = None
     robocall: bool | None = None
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
+            raise ValueError(f"complaint count must be a positive integer, not {self.count!r}")
 
 
 class ComplaintRuleSettings(SourceSettings):
@@ -56,6 +86,28 @@ def categorize(subject: str | None, robocall: bool | None) -> str:
     return "telemarketing"
 
 
+class _Tally:
+    """Counts per name, with the latest date each name was seen (for tie-breaks)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.latest: dict[str, date] = {}
+
+    def add(self, name: str, count: int, reported: date) -> None:
+        self.counts[name] = self.counts.get(name, 0) + count
+        if name not in self.latest or reported > self.latest[name]:
+            self.latest[name] = reported
+
+    def top(self) -> str | None:
+        """Most frequent; ties to the most recent, then to the alphabetically first."""
+        if not self.counts:
+            return None
+        return min(
+            self.counts,
+            key=lambda name: (-self.counts[name], -self.latest[name].toordinal(), name),
+        )
+
+
 def assess_complaints(
     number: str,
     complaints: Iterable[Complaint],
@@ -65,36 +117,52 @@ def assess_complaints(
 ) -> Observation:
     """Flag ``number`` when at least ``rule.min_complaints`` fall in the window.
 
-    The window ends at ``now`` and covers ``rule.window_days`` whole days. With no
-    complaints at all the verdict is clean: the source looked and found nothing.
-    Evidence is a stable summary so unchanged data stores run-length.
+    See the module docstring for the window, the label and category rule, and the
+    evidence keys. ``complaints`` is read once (a generator is fine).
     """
-    items = sorted(complaints, key=lambda c: c.reported)
-    if not items:
+    today = now.astimezone(UTC).date()
+    window_start = today - timedelta(days=rule.window_days - 1)
+    total = in_window = 0
+    first: date | None = None
+    last: date | None = None
+    robocall = False
+    subjects: Counter[str] = Counter()
+    labels, categories = _Tally(), _Tally()
+    category_of: dict[tuple[str | None, bool | None], str] = {}
+    for c in complaints:
+        total += c.count
+        first = c.reported if first is None or c.reported < first else first
+        last = c.reported if last is None or c.reported > last else last
+        robocall = robocall or bool(c.robocall)
+        if c.subject:
+            subjects[c.subject] += c.count
+        if window_start <= c.reported <= today:
+            in_window += c.count
+            if c.subject:
+                labels.add(c.subject, c.count, c.reported)
+            kind = (c.subject, c.robocall)
+            if kind not in category_of:
+                category_of[kind] = categorize(c.subject, c.robocall)
+            categories.add(category_of[kind], c.count, c.reported)
+    if first is None or last is None:
         return Observation(
             number=number, verdict=Verdict.CLEAN, evidence={"complaints": 0}, url=url
         )
-    today = now.astimezone(UTC).date()
-    window_start = today - timedelta(days=rule.window_days - 1)
-    recent = [c for c in items if window_start <= c.reported <= today]
-    subjects = Counter(c.subject for c in items if c.subject)
-    robocall = any(c.robocall for c in items)
-    top_subject = subjects.most_common(1)[0][0] if subjects else None
-    flagged = len(recent) >= rule.min_complaints
+    flagged = in_window >= rule.min_complaints
     evidence = {
-        "complaints": len(items),
-        "complaints_in_window": len(recent),
+        "complaints": total,
+        "complaints_in_window": in_window,
         "window_days": rule.window_days,
-        "first_reported": items[0].reported.isoformat(),
-        "last_reported": items[-1].reported.isoformat(),
+        "first_reported": first.isoformat(),
+        "last_reported": last.isoformat(),
         "robocall": robocall,
         "subjects": dict(sorted(subjects.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
     return Observation(
         number=number,
         verdict=Verdict.FLAGGED if flagged else Verdict.CLEAN,
-        label=top_subject if flagged else None,
-        category=categorize(top_subject, robocall) if flagged else None,
+        label=labels.top() if flagged else None,
+        category=categories.top() if flagged else None,
         evidence=evidence,
         url=url,
     )

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
 import respx
 from fixtures_fcc import (
     ENDPOINT,
+    EXPECTED_GROUP,
+    EXPECTED_SELECT,
     FLAGGED_ROWS,
     FORBIDDEN_BODY,
     NOW,
@@ -25,14 +29,19 @@ from fixtures_fcc import (
     A,
     B,
     C,
+    FakeSocrata,
+    group,
+    grouped,
     row,
 )
 from pydantic import ValidationError
 
-from cidrep.contract import Observation, SourceError, SourceSettings, Verdict
+from cidrep.contract import Observation, SourceSettings, Verdict
 from cidrep.runner.http import HttpSession
 from cidrep_plugins.fcc import socrata
 from cidrep_plugins.fcc.checker import FccChecker, FccSettings
+
+PLUGIN_DIR = Path(__file__).resolve().parent.parent / "plugins" / "fcc"
 
 TOKEN = "tok-Zq8sekrit-4711"
 FAST = {"backoff_initial": "0.01s", "backoff_max": "0.05s", "rate_limit": "1000/s"}
@@ -57,10 +66,14 @@ def lookup(numbers: Sequence[str], settings: FccSettings | None = None) -> list[
 
 
 def fail(numbers: Sequence[str], settings: FccSettings | None = None) -> str:
-    with pytest.raises(SourceError) as caught:
-        lookup(numbers, settings)
-    message = str(caught.value)
-    assert "\n" not in message
+    """Every number is an error with the same one-line message; return that message."""
+    result = lookup(numbers, settings)
+    assert [o.number for o in result] == list(numbers)
+    assert all(o.verdict is Verdict.ERROR for o in result), result
+    messages = {o.error for o in result}
+    assert len(messages) == 1
+    [message] = messages
+    assert message and "\n" not in message
     return message
 
 
@@ -80,6 +93,22 @@ def test_registers_through_the_plugin_door():
     checker = FccChecker(FccSettings(batch_size=7))
     assert checker.batch_size == 7 and checker.preflight() is None
     assert "opendata.fcc.gov" in FccChecker.disclosure
+
+
+def test_plugin_imports_nothing_from_cidrep_but_the_contract():
+    """A plugin is written against the contract only, like a third-party one."""
+    for path in sorted(PLUGIN_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] != "cidrep" or name == "cidrep.contract", (
+                    f"{path.name} imports {name}"
+                )
 
 
 def test_import_does_not_load_httpx():
@@ -132,7 +161,7 @@ def test_plain_source_settings_are_upgraded_keeping_what_was_set():
 
 
 def test_flagged_with_evidence(api):
-    route = api.get(ENDPOINT).respond(json=FLAGGED_ROWS)
+    route = api.get(ENDPOINT).respond(json=grouped(FLAGGED_ROWS))
     [obs] = lookup([A])
     assert route.call_count == 1
     assert obs.verdict is Verdict.FLAGGED
@@ -151,7 +180,7 @@ def test_flagged_with_evidence(api):
 
 
 def test_clean_when_complaints_are_older_than_the_flag_window(api):
-    api.get(ENDPOINT).respond(json=OLD_ROWS)
+    api.get(ENDPOINT).respond(json=grouped(OLD_ROWS))
     [obs] = lookup([A])
     assert obs.verdict is Verdict.CLEAN and obs.label is None and obs.category is None
     assert obs.evidence["complaints"] == 2 and obs.evidence["complaints_in_window"] == 0
@@ -166,30 +195,53 @@ def test_empty_result_is_clean(api):
     assert obs.evidence == {"complaints": 0, "lookback_days": 365}
 
 
-def test_undated_row_is_counted_but_not_a_complaint(api):
-    api.get(ENDPOINT).respond(json=[row("row-1", None), row("row-2", "not a date")])
+def test_counts_are_multiplied_out(api):
+    api.get(ENDPOINT).respond(
+        json=[group("2024-05-20", n=7), group("2024-01-02", n="12", issue=TELEMARKETING)]
+    )
     [obs] = lookup([A])
-    assert obs.verdict is Verdict.CLEAN
-    assert obs.evidence == {"complaints": 0, "lookback_days": 365, "undated_complaints": 2}
+    assert obs.verdict is Verdict.FLAGGED
+    assert (obs.evidence["complaints"], obs.evidence["complaints_in_window"]) == (19, 7)
+    assert obs.evidence["subjects"] == {TELEMARKETING: 12, ROBOCALLS: 7}
+    assert obs.label == ROBOCALLS  # the counted (in-window) complaints decide the label
+
+
+def test_group_without_a_day_is_an_error_not_clean(api):
+    no_day = {k: v for k, v in group("2024-05-20").items() if k != "day"}
+    api.get(ENDPOINT).respond(json=[no_day])
+    message = fail([A])
+    assert message == "FCC returned a malformed response: row 1 has no 'day'"
+
+
+def test_group_with_an_unreadable_day_is_an_error(api):
+    api.get(ENDPOINT).respond(json=[group("2024-05-20"), group("not a date")])
+    assert fail([A]) == "FCC returned a malformed response: row 2: 'day' is not a date"
 
 
 def test_matches_either_column_and_credits_both_numbers(api):
-    rows = [
+    groups = [
         # caller A advertising B: one complaint about each
-        row("r1", "2024-05-01T00:00:00.000", caller="202-555-0143", advertiser="312-555-0188"),
+        group("2024-05-01", caller="202-555-0143", advertiser="312-555-0188"),
         # B only in the advertiser column, caller "None"
-        row("r2", "2024-05-02T00:00:00.000", caller="None", advertiser="(312) 555-0188"),
-        # A as bare digits with a leading 1, same number in both columns: counted once
-        row("r3", "2024-05-03", caller="12025550143", advertiser="202-555-0143"),
-        # a number nobody asked about
-        row("r4", "2024-05-04T00:00:00.000", caller="617-555-0121"),
+        group("2024-05-02", n=2, caller="None", advertiser="(312) 555-0188"),
+        # A as bare digits with a leading 1, same number in both columns: counted once each
+        group("2024-05-03", n=3, caller="12025550143", advertiser="202-555-0143"),
+        # A with a number nobody asked about
+        group("2024-05-04", caller="617-555-0121", advertiser="202-555-0143"),
     ]
-    api.get(ENDPOINT).respond(json=rows)
+    api.get(ENDPOINT).respond(json=groups)
     obs_a, obs_b = lookup([A, B])
     assert (obs_a.number, obs_b.number) == (A, B)
-    assert obs_a.evidence["complaints"] == 2 and obs_a.evidence["last_reported"] == "2024-05-03"
-    assert obs_b.evidence["complaints"] == 2 and obs_b.evidence["first_reported"] == "2024-05-01"
+    assert obs_a.evidence["complaints"] == 5 and obs_a.evidence["last_reported"] == "2024-05-04"
+    assert obs_b.evidence["complaints"] == 3 and obs_b.evidence["first_reported"] == "2024-05-01"
     assert obs_a.verdict is obs_b.verdict is Verdict.FLAGGED
+
+
+def test_group_naming_none_of_the_asked_numbers_is_an_error(api):
+    # Our $where cannot produce it: the server answered another question.
+    api.get(ENDPOINT).respond(json=[group("2024-05-04", caller="617-555-0121")])
+    message = fail([A, B])
+    assert "row 1 names none of the numbers asked" in message
 
 
 def test_non_nanp_number_is_unknown_without_a_request(api):
@@ -201,7 +253,7 @@ def test_non_nanp_number_is_unknown_without_a_request(api):
 
 
 def test_mixed_batch_keeps_order_and_queries_only_nanp(api):
-    route = api.get(ENDPOINT).respond(json=[row("r1", "2024-05-20T00:00:00.000")])
+    route = api.get(ENDPOINT).respond(json=[group("2024-05-20")])
     result = lookup(["+442079460123", A, C])
     assert [o.number for o in result] == ["+442079460123", A, C]
     assert [o.verdict for o in result] == [Verdict.UNKNOWN, Verdict.FLAGGED, Verdict.CLEAN]
@@ -211,11 +263,13 @@ def test_mixed_batch_keeps_order_and_queries_only_nanp(api):
 
 
 def test_more_numbers_than_batch_size_are_split_without_double_counting(api):
-    # The row names A and C, which land in different batches: each query returns it.
+    # The complaint names A and C, which land in different batches: each query returns it.
     both = row("r1", "2024-05-20", caller="202-555-0143", advertiser="617-555-0121")
-    route = api.get(ENDPOINT).respond(json=[both])
+    fake = FakeSocrata([both])
+    route = api.get(ENDPOINT).mock(side_effect=fake)
     result = lookup([A, B, C], make_settings(batch_size=2))
     assert route.call_count == 2
+    assert fake.asked == [["202-555-0143", "312-555-0188"], ["617-555-0121"]]
     assert [o.evidence["complaints"] for o in result] == [1, 0, 1]
 
 
@@ -232,9 +286,14 @@ def test_query_shape_without_token(api):
         f"(caller_id_number in {in_list} OR advertiser_business_phone_number in {in_list}) "
         f"AND issue_date >= '{SINCE}'"
     )
-    assert params["$select"].split(", ") == list(socrata.SELECT_COLUMNS)
-    assert "caller_id_number" in params["$select"] and "issue_date" in params["$select"]
-    assert (params["$order"], params["$limit"], params["$offset"]) == (":id", "1000", "0")
+    assert params["$select"] == (
+        "caller_id_number, advertiser_business_phone_number, issue, type_of_call_or_messge, "
+        "date_trunc_ymd(issue_date) AS day, count(*) AS n"
+    )
+    assert params["$select"] == EXPECTED_SELECT
+    assert params["$group"] == params["$order"] == EXPECTED_GROUP
+    assert (params["$limit"], params["$offset"]) == ("1000", "0")
+    assert set(params) == {"$select", "$where", "$group", "$order", "$limit", "$offset"}
     assert "x-app-token" not in request.headers
 
 
@@ -305,7 +364,7 @@ def test_throttle_exhausts_retries(api):
 
 def test_throttle_then_success(api):
     route = api.get(ENDPOINT).mock(
-        side_effect=[httpx.Response(429), httpx.Response(200, json=FLAGGED_ROWS)]
+        side_effect=[httpx.Response(429), httpx.Response(200, json=grouped(FLAGGED_ROWS))]
     )
     [obs] = lookup([A])
     assert route.call_count == 2 and obs.verdict is Verdict.FLAGGED
@@ -319,6 +378,8 @@ def test_throttle_then_success(api):
         ('{"rows": []}', "expected a JSON array of rows, got an object"),
         ('["202-555-0143", "2024-05-20"]', "row 1 is a string, not an object"),
         ('[{"issue": "Robocalls"}, null]', "row 2 is null, not an object"),
+        ('[{"issue": "Robocalls"}]', "row 1 has no 'day'"),
+        ("[[[[[[[[[[" * 20_000, "not JSON"),  # nested past the decoder's recursion limit
     ],
 )
 def test_malformed_body_is_an_error_not_clean(api, body, reason):
@@ -346,17 +407,17 @@ def _paged(pages: list[list[dict[str, str]]]):
 
 
 def test_full_page_then_short_page(api):
-    first = [row(f"r{i}", f"2024-05-0{i}T00:00:00.000") for i in (1, 2)]
-    second = [row("r3", "2024-05-03T00:00:00.000", caller=None, advertiser="312-555-0188")]
-    route = api.get(ENDPOINT).mock(side_effect=_paged([first, second]))
+    rows = [row(f"r{i}", f"2024-05-0{i}T00:00:00.000") for i in (1, 2)]
+    rows.append(row("r3", "2024-05-03T00:00:00.000", caller=None, advertiser="312-555-0188"))
+    route = api.get(ENDPOINT).mock(side_effect=FakeSocrata(rows))
     obs_a, obs_b = lookup([A, B], make_settings(page_size=2))
     assert [c.request.url.params["$offset"] for c in route.calls] == ["0", "2"]
     assert obs_a.evidence["complaints"] == 2 and obs_b.evidence["complaints"] == 1
 
 
 def test_full_pages_then_empty_page(api):
-    repeated = row("r2", "2024-05-02")  # on both pages (rows shifted): counted once
-    pages = [[row("r1", "2024-05-01"), repeated], [row("r3", "2024-05-03"), repeated]]
+    repeated = group("2024-05-02")  # on both pages (groups shifted): counted once
+    pages = [[group("2024-05-01"), repeated], [group("2024-05-03"), repeated]]
     route = api.get(ENDPOINT).mock(side_effect=_paged(pages))
     [obs] = lookup([A], make_settings(page_size=2))
     assert route.call_count == 3
@@ -364,20 +425,23 @@ def test_full_pages_then_empty_page(api):
 
 
 def test_ignored_offset_is_detected(api):
-    route = api.get(ENDPOINT).respond(json=[row("r1", "2024-05-01"), row("r2", "2024-05-02")])
+    route = api.get(ENDPOINT).respond(json=[group("2024-05-01"), group("2024-05-02")])
     message = fail([A], make_settings(page_size=2))
     assert route.call_count == 2 and "ignored the paging offset" in message
 
 
-def test_too_many_pages_is_an_error(api):
+def test_too_many_pages_for_one_number_is_an_error(api):
     def endless(request: httpx.Request) -> httpx.Response:
-        offset = int(request.url.params["$offset"])
-        return httpx.Response(200, json=[row(f"r{offset}", "2024-05-01"), row(f"s{offset}", None)])
+        day = 1 + int(request.url.params["$offset"]) // 2
+        return httpx.Response(
+            200, json=[group(f"2024-05-{day:02}"), group(f"2024-05-{day:02}", issue="Other")]
+        )
 
     route = api.get(ENDPOINT).mock(side_effect=endless)
     message = fail([A], make_settings(page_size=2, max_pages=3))
     assert route.call_count == 3
-    assert "more than 3 pages" in message and "max_pages" in message
+    assert "more than 3 pages" in message and "this number alone" in message
+    assert "max_pages" in message
 
 
 # --- pure helpers -------------------------------------------------------------------
@@ -427,15 +491,20 @@ def test_where_quotes_values_and_rejects_empty():
         socrata.dashed("202555014")
 
 
+def cut(text: str, limit: int) -> str:
+    return FccChecker(make_settings()).excerpt(text, limit)
+
+
 def test_error_detail_tolerates_odd_bodies():
-    assert socrata.error_detail(b"<html>") == (None, None)
-    assert socrata.error_detail("[1]") == (None, None)
-    code, message = socrata.error_detail('{"code": "x", "message": "%s"}' % ("m" * 500))
+    assert socrata.error_detail(b"<html>", cut) == (None, None)
+    assert socrata.error_detail("[1]", cut) == (None, None)
+    assert socrata.error_detail("[" * 100_000, cut) == (None, None)
+    code, message = socrata.error_detail('{"code": "x", "message": "%s"}' % ("m" * 500), cut)
     assert code == "x" and message is not None and len(message) == socrata.EXCERPT_CHARS
 
 
 def test_is_robocall_distinguishes_missing_from_no():
-    assert socrata.is_robocall({"type_of_call_or_messge": "Prerecorded Voice"}) is True
-    assert socrata.is_robocall({"issue": "Robocalls", "type_of_call_or_messge": "Live"}) is True
-    assert socrata.is_robocall({"issue": TELEMARKETING}) is False
-    assert socrata.is_robocall({}) is None
+    assert socrata.is_robocall("Prerecorded Voice", None) is True
+    assert socrata.is_robocall("Live", "Robocalls") is True
+    assert socrata.is_robocall(None, TELEMARKETING) is False
+    assert socrata.is_robocall(None, None) is None

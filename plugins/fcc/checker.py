@@ -3,96 +3,60 @@
 The FCC publishes every informal consumer complaint on Socrata with the caller-ID
 number and the advertised business number, both as ``NNN-NNN-NNNN``. This checker
 asks for a whole batch of numbers in one SoQL query (both columns, issue dates within
-``lookback_days``), pages through the answer, matches each row back to the numbers it
-names, and applies the shared complaint rule (``cidrep.complaints``): by default one
+``lookback_days``) and gets back complaint COUNTS grouped by both phone columns,
+issue, call type and day (``socrata``), not rows. Each group is credited once to
+every number of the batch it names (either column; a number in both columns of one
+group counts once) with its count, which rebuilds the complaints per day and subject
+exactly; the shared rule (``assess_complaints``) then decides: by default one
 complaint in the last 90 days flags a number, because FCC data lags by weeks.
 
-Failures of the request (refused token, bad query, odd body) raise ``SourceError``
-with one line and no secret; the runner records that as an error for every number
-in the batch, so a broken answer is never mistaken for "no complaints".
+Truthful state under faults, per number:
+
+- outside NANP: ``unknown``, whatever happens to the queries;
+- a failed query (refused token, bad query, throttled, a malformed answer: see
+  ``schema``) gives ``error`` for the NANP numbers of that batch only, never a verdict
+  and never an exception out of ``lookup``;
+- a batch that needs more than ``max_pages`` pages is split in halves and retried,
+  down to a single number; only a number that alone needs more gets an ``error``,
+  the rest of its batch is assessed. One heavily complained number can no longer
+  fail its 49 neighbours on every run.
+
+Error messages are one line; any server text in them is redacted of the source's
+secrets before it is cut (``Checker.excerpt``), so no token prefix survives a cut.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-
-from cidrep.complaints import Complaint, ComplaintRule, ComplaintRuleSettings, assess_complaints
 from cidrep.contract import (
-    Duration,
+    Complaint,
+    ComplaintRule,
     Http,
     LookupChecker,
     Observation,
-    RateLimit,
     SourceError,
     SourceSettings,
     Verdict,
+    assess_complaints,
+    nanp_digits,
 )
-from cidrep.phone import nanp_digits
-from cidrep.timeutil import Rate
 
-from . import socrata
+from . import schema, socrata
+from .settings import FccSettings
+
+__all__ = ["NOT_COVERED", "FccChecker", "FccSettings", "public_base"]
 
 NOT_COVERED = "FCC complaint data covers US/NANP numbers only"
+MESSAGE_CHARS = 300
 
 
-class FccSettings(ComplaintRuleSettings):
-    """``[sources.fcc]``: where the dataset lives, how much to ask for, the flag rule."""
-
-    base_url: str = Field(
-        default="https://opendata.fcc.gov", description="Socrata host serving the FCC data"
-    )
-    dataset: str = Field(
-        default="3xyp-aqkj",
-        description="Socrata dataset id (4x4) of CGB Consumer Complaints Data",
-    )
-    app_token: SecretStr | None = Field(
-        default=None,
-        description="optional Socrata app token, sent as X-App-Token (fewer throttles)",
-    )
-    batch_size: int = Field(default=50, ge=1, le=100, description="numbers per query")
-    lookback_days: int = Field(
-        default=365, ge=1, le=36500, description="only complaints with issue_date this recent"
-    )
-    page_size: int = Field(default=1000, ge=1, le=50000, description="rows per page ($limit)")
-    max_pages: int = Field(
-        default=10, ge=1, le=1000, description="pages per batch before giving up with an error"
-    )
-    rate_limit: RateLimit = Field(default=Rate(2, 1), description="requests per second/minute")
-    concurrency: int = Field(default=2, ge=1, le=64, description="requests in flight at once")
-    interval: Duration = Field(default=timedelta(hours=24), description="how often a number is due")
-    flag_min_complaints: int = Field(
-        default=1, ge=1, description="complaints within the flag window that flag a number"
-    )
-    flag_window_days: int = Field(
-        default=90, ge=1, description="flag window in days (FCC data lags by weeks)"
-    )
-
-    @field_validator("dataset", mode="before")
-    @classmethod
-    def _dataset_id(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        text = value.strip().lower()
-        if not socrata.DATASET_ID.fullmatch(text):
-            raise ValueError(f"{value!r} is not a Socrata dataset id such as '3xyp-aqkj'")
-        return text
-
-    @model_validator(mode="after")
-    def _lookback_covers_window(self) -> FccSettings:
-        # Complaints older than the lookback are never fetched, so a flag window longer
-        # than the lookback would silently count fewer complaints than it says.
-        if self.lookback_days < self.flag_window_days:
-            raise ValueError(
-                f"lookback_days ({self.lookback_days}) must be at least "
-                f"flag_window_days ({self.flag_window_days})"
-            )
-        return self
+class PageOverflow(SourceError):
+    """More than ``max_pages`` full pages for one query: split the batch and retry."""
 
 
 def _utcnow() -> datetime:
@@ -107,6 +71,14 @@ def public_base(base_url: str) -> str:
         host = f"[{host}]"
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+@dataclasses.dataclass
+class _Tally:
+    """What one ``lookup`` call learned: complaints per number, or why it failed."""
+
+    found: dict[str, list[Complaint]]
+    failed: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class FccChecker(LookupChecker):
@@ -152,119 +124,119 @@ class FccChecker(LookupChecker):
         return f"{base}/resource/{self.settings.dataset}.json?{query}"
 
     async def lookup(self, numbers: Sequence[str], http: Http) -> Sequence[Observation]:
-        """One observation per number: unknown outside NANP, else the complaint rule.
+        """One observation per number, in order; never raises ``SourceError``.
 
-        All NANP numbers of the call share one query (split at ``batch_size`` if the
-        caller passes more); a request failure raises ``SourceError`` for the batch.
+        ``unknown`` outside NANP; for NANP numbers the complaint rule, or ``error``
+        when their batch's query failed. All NANP numbers of the call share one query
+        (split at ``batch_size`` if the caller passes more).
         """
         now = self.clock()
         results: dict[str, Observation] = {}
         wanted: dict[str, list[str]] = {}  # 10 digits -> E.164 spellings asked
         for number in numbers:
             digits = nanp_digits(number)
-            if digits is None or not digits.isdigit():
+            if digits is None or not (digits.isascii() and digits.isdigit()):
                 results[number] = Observation(
                     number, Verdict.UNKNOWN, evidence={"reason": NOT_COVERED}
                 )
             else:
                 wanted.setdefault(digits, []).append(number)
 
-        found: dict[str, list[Complaint]] = {digits: [] for digits in wanted}
-        undated: dict[str, int] = dict.fromkeys(wanted, 0)
+        tally = _Tally(found={digits: [] for digits in wanted})
         ordered = list(wanted)
         size = self.settings.batch_size
         for start in range(0, len(ordered), size):
-            batch = ordered[start : start + size]
-            for row in await self._fetch(batch, now, http):
-                self._collect(row, set(batch), found, undated)
+            await self._check(ordered[start : start + size], now, http, tally)
 
         rule = ComplaintRule.from_settings(self.settings)
         for digits, spellings in wanted.items():
             for number in spellings:
-                results[number] = self._assess(
-                    number, digits, found[digits], undated[digits], now, rule
-                )
+                if digits in tally.failed:
+                    results[number] = Observation.failed(number, tally.failed[digits])
+                else:
+                    results[number] = self._assess(number, digits, tally.found[digits], now, rule)
         return [results[number] for number in numbers]
+
+    async def _check(self, batch: list[str], now: datetime, http: Http, tally: _Tally) -> None:
+        """Query one batch; on page overflow, bisect it; record complaints or failures.
+
+        Credits only the batch's own numbers: a group naming numbers of two batches
+        comes back once per batch, and must count once for each number.
+        """
+        try:
+            groups = await self._fetch(batch, now, http)
+        except PageOverflow:
+            if len(batch) == 1:
+                s = self.settings
+                tally.failed[batch[0]] = (
+                    f"FCC has more than {s.max_pages} pages of {s.page_size} complaint groups "
+                    "for this number alone; raise sources.fcc.max_pages or sources.fcc.page_size"
+                )
+                return
+            half = (len(batch) + 1) // 2
+            await self._check(batch[:half], now, http, tally)
+            await self._check(batch[half:], now, http, tally)
+            return
+        except SourceError as exc:
+            message = self.excerpt(str(exc), MESSAGE_CHARS)
+            for digits in batch:
+                tally.failed[digits] = message
+            return
+        members = set(batch)
+        for group in groups:
+            complaint = Complaint(
+                reported=group.day, subject=group.subject, robocall=group.robocall, count=group.n
+            )
+            for digits in group.numbers() & members:
+                tally.found[digits].append(complaint)
 
     def _assess(
         self,
         number: str,
         digits: str,
         complaints: list[Complaint],
-        undated: int,
         now: datetime,
         rule: ComplaintRule,
     ) -> Observation:
         observation = assess_complaints(number, complaints, now, rule, url=self.number_url(digits))
         evidence = {**observation.evidence, "lookback_days": self.settings.lookback_days}
-        if undated:
-            evidence["undated_complaints"] = undated
         return dataclasses.replace(observation, evidence=evidence)
 
-    @staticmethod
-    def _collect(
-        row: dict[str, Any],
-        batch: set[str],
-        found: dict[str, list[Complaint]],
-        undated: dict[str, int],
-    ) -> None:
-        """Credit a row to every number of its batch that it names (in either column).
+    async def _fetch(self, batch: list[str], now: datetime, http: Http) -> list[schema.GroupRow]:
+        """All complaint groups for one batch, page by page.
 
-        Only the batch's own numbers: a row naming numbers of two batches comes back
-        once per batch, and must count once for each number.
-        """
-        matched = [digits for digits in socrata.row_numbers(row) if digits in batch]
-        if not matched:
-            return
-        reported = socrata.parse_issue_date(row.get(socrata.DATE_COLUMN))
-        if reported is None:
-            for digits in matched:
-                undated[digits] += 1
-            return
-        issue = row.get(socrata.ISSUE_COLUMN)
-        subject = (issue.strip() or None) if isinstance(issue, str) else None
-        complaint = Complaint(reported=reported, subject=subject, robocall=socrata.is_robocall(row))
-        for digits in matched:
-            found[digits].append(complaint)
-
-    async def _fetch(self, batch: list[str], now: datetime, http: Http) -> list[dict[str, Any]]:
-        """All rows for one batch, page by page, de-duplicated by row id.
-
-        Stops at a short or empty page. A page that starts with the same row as the
+        Stops at a short or empty page. A page that starts with the same group as the
         previous one means the server ignored ``$offset``: paging would never end, so
-        that is an error, as is needing more than ``max_pages`` pages.
+        that is an error. A group seen on an earlier page (data shifted between pages)
+        counts once. ``max_pages`` full pages raise ``PageOverflow``.
         """
         s = self.settings
         since = socrata.since_timestamp(now, s.lookback_days)
         dashed = [socrata.dashed(digits) for digits in batch]
+        members = set(batch)
         headers = self._headers()
-        rows: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        previous_first: str | None = None
+        groups: list[schema.GroupRow] = []
+        seen: set[tuple[object, ...]] = set()
+        previous_first: tuple[object, ...] | None = None
         for page in range(s.max_pages):
             params = socrata.build_params(dashed, since, s.page_size, page * s.page_size)
             response = await http.get(self.endpoint, params=params, headers=headers)
-            items = self._page(response)
+            items = self._page(response, members)
             if not items:
-                return rows
-            first = socrata.row_key(items[0])
-            if first is not None and first == previous_first:
+                return groups
+            first = items[0].key
+            if first == previous_first:
                 raise SourceError(
                     "FCC ignored the paging offset (the same page came back twice); stopped"
                 )
             previous_first = first
             for item in items:
-                key = socrata.row_key(item)
-                if key is None or key not in seen:
-                    rows.append(item)
-                    if key is not None:
-                        seen.add(key)
+                if item.key not in seen:
+                    seen.add(item.key)
+                    groups.append(item)
             if len(items) < s.page_size:
-                return rows
-        raise SourceError(
-            f"FCC returned more than {s.max_pages} pages of {s.page_size} rows for one batch; "
-            "raise sources.fcc.max_pages or lower sources.fcc.batch_size"
-        )
+                return groups
+        raise PageOverflow(f"more than {s.max_pages} pages of {s.page_size} groups")
 
     def _headers(self) -> dict[str, str] | None:
         token = self.settings.app_token
@@ -272,18 +244,27 @@ class FccChecker(LookupChecker):
             return None
         return {"X-App-Token": token.get_secret_value()}
 
-    def _page(self, response: Any) -> list[dict[str, Any]]:
-        """Rows of a 200 answer; every other status becomes a one-line ``SourceError``."""
+    def _page(self, response: Any, members: set[str]) -> list[schema.GroupRow]:
+        """Groups of a 200 answer; every other status becomes a one-line ``SourceError``.
+
+        A group that names none of the asked numbers cannot come from our ``$where``:
+        the server answered another question, so nothing in it may become a verdict.
+        """
         status = int(response.status_code)
         body = response.content
         if status == 200:
             try:
-                return socrata.parse_page(body)
-            except socrata.MalformedPage as exc:
-                raise SourceError(
-                    self._redact(f"FCC returned a malformed response: {exc}")
-                ) from None
-        code, message = socrata.error_detail(body)
+                groups = schema.parse_page(body, self.excerpt)
+            except schema.MalformedPage as exc:
+                raise SourceError(f"FCC returned a malformed response: {exc}") from None
+            for index, group in enumerate(groups):
+                if not group.numbers() & members:
+                    raise SourceError(
+                        f"FCC returned a malformed response: row {index + 1} names none of "
+                        "the numbers asked (the server ignored the query?)"
+                    )
+            return groups
+        code, message = socrata.error_detail(body, self.excerpt)
         detail = f": {message}" if message else ""
         if status in (401, 403):
             text = f"FCC rejected the request (HTTP {status}): check sources.fcc.app_token"
@@ -299,10 +280,4 @@ class FccChecker(LookupChecker):
             text = "FCC is still processing the query (HTTP 202); will retry next run"
         else:
             text = f"FCC answered HTTP {status}{detail}"
-        raise SourceError(self._redact(text))
-
-    def _redact(self, text: str) -> str:
-        """Remove every configured secret from a message (the server may echo them)."""
-        for secret in self.settings.secrets():
-            text = text.replace(secret, "***")
-        return text
+        raise SourceError(text)

@@ -4,21 +4,26 @@ Nothing here does I/O, so every rule is unit-testable without HTTP:
 
 - phone numbers are sent as ``NNN-NNN-NNNN`` (the form the FCC stores) and read back
   leniently (``"None"``, bare digits or a leading ``1`` also occur in old rows);
-- the ``$where`` clause asks both phone columns in one query per batch and bounds
-  ``issue_date`` to the lookback window, so a batch costs one request per 1000 rows
-  rather than one per number;
-- a page must be a JSON array of objects; anything else is a malformed answer, never
-  "no complaints" (reading an error page as an empty result would report a false clean);
-- error bodies carry a SoQL code (``code`` or ``errorCode``) and a ``message``.
+- one query per batch asks both phone columns and bounds ``issue_date`` to the
+  lookback window, and asks for COUNTS, not rows: complaints are grouped by both
+  phone columns, issue, call type and day, so a number with 20,000 complaints costs
+  a few hundred groups rather than 20 pages of rows (which used to fail its whole
+  batch). Per-day counts by subject are exactly what the complaint rule needs;
+- the order is every grouped expression, so ``$offset`` paging is stable;
+- error bodies carry a SoQL code (``code`` or ``errorCode``) and a ``message``;
+- server text quoted in an error goes through a caller-supplied ``cut`` that redacts
+  the source's secrets BEFORE cutting (cutting first can leave a token's prefix that
+  no longer matches the secret, and so escapes redaction).
+
+Validating the answer's rows is ``schema``'s job.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 # The Socrata "4x4" dataset identifier, e.g. ``3xyp-aqkj``.
 DATASET_ID = re.compile(r"[a-z0-9]{4}-[a-z0-9]{4}")
@@ -28,27 +33,33 @@ ADVERTISER_COLUMN = "advertiser_business_phone_number"
 DATE_COLUMN = "issue_date"
 ISSUE_COLUMN = "issue"
 CALL_TYPE_COLUMN = "type_of_call_or_messge"  # sic: the FCC's own spelling
-ROW_ID = ":id"
+DAY_ALIAS = "day"
+COUNT_ALIAS = "n"
 
-# Only what a verdict needs: less data per page, and no complainant location.
-SELECT_COLUMNS: tuple[str, ...] = (
-    ROW_ID,
-    DATE_COLUMN,
-    ISSUE_COLUMN,
+DAY_EXPRESSION = f"date_trunc_ymd({DATE_COLUMN})"
+# What one complaint group is keyed by; only what a verdict needs (no location).
+GROUP_COLUMNS: tuple[str, ...] = (
     CALLER_COLUMN,
     ADVERTISER_COLUMN,
+    ISSUE_COLUMN,
     CALL_TYPE_COLUMN,
+    DAY_EXPRESSION,
 )
+SELECT = ", ".join(
+    (*GROUP_COLUMNS[:-1], f"{DAY_EXPRESSION} AS {DAY_ALIAS}", f"count(*) AS {COUNT_ALIAS}")
+)
+GROUP_BY = ", ".join(GROUP_COLUMNS)
 
 EXCERPT_CHARS = 100
+CODE_CHARS = 60
+
+# ``cut(text, limit)``: ``text`` with the source's secrets redacted, then capped.
+Cut = Callable[[str, int], str]
+
 _PHONE_SEPARATORS = re.compile(r"[\s().+\-]")
 _ISSUE_DATE = re.compile(
     r"(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
 )
-
-
-class MalformedPage(ValueError):
-    """A response body that is not a Socrata row list; the message is a short reason."""
 
 
 def dashed(digits: str) -> str:
@@ -91,11 +102,16 @@ def build_where(numbers: Iterable[str], since: str) -> str:
 
 
 def build_params(numbers: Iterable[str], since: str, limit: int, offset: int) -> dict[str, str]:
-    """Query parameters for one page, ordered by ``:id`` so offsets are stable."""
+    """Query parameters for one page of complaint counts per (numbers, issue, type, day).
+
+    Ordered by every grouped expression, so each group has one fixed place and
+    ``$offset`` pages neither skip nor repeat groups while the data stands still.
+    """
     return {
-        "$select": ", ".join(SELECT_COLUMNS),
+        "$select": SELECT,
         "$where": build_where(numbers, since),
-        "$order": ROW_ID,
+        "$group": GROUP_BY,
+        "$order": GROUP_BY,
         "$limit": str(limit),
         "$offset": str(offset),
     }
@@ -116,33 +132,9 @@ def json_type(value: object) -> str:
     return "null"
 
 
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """Whitespace-collapsed text capped at ``limit`` characters (``...`` when cut)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
-
-
-def _decode(body: bytes | str) -> str:
+def decode(body: bytes | str) -> str:
+    """A body as text (invalid UTF-8 replaced, never an exception)."""
     return body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-
-
-def parse_page(body: bytes | str) -> list[dict[str, Any]]:
-    """Decode one page: a JSON array of objects, else ``MalformedPage``.
-
-    The reason never quotes more than ``EXCERPT_CHARS`` characters of the body.
-    """
-    text = _decode(body)
-    try:
-        data = json.loads(text)
-    except ValueError:
-        shown = excerpt(text, 40)
-        raise MalformedPage(f"not JSON ({shown!r})" if shown else "empty body") from None
-    if not isinstance(data, list):
-        raise MalformedPage(f"expected a JSON array of rows, got {json_type(data)}")
-    for index, row in enumerate(data):
-        if not isinstance(row, dict):
-            raise MalformedPage(f"row {index + 1} is {json_type(row)}, not an object")
-    return data
 
 
 def phone_digits(cell: object) -> str | None:
@@ -154,17 +146,11 @@ def phone_digits(cell: object) -> str | None:
     if not isinstance(cell, str):
         return None
     digits = _PHONE_SEPARATORS.sub("", cell)
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         return None
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     return digits if len(digits) == 10 else None
-
-
-def row_numbers(row: dict[str, Any]) -> set[str]:
-    """The distinct 10-digit numbers a row names in either phone column."""
-    cells = (row.get(CALLER_COLUMN), row.get(ADVERTISER_COLUMN))
-    return {digits for digits in map(phone_digits, cells) if digits is not None}
 
 
 def parse_issue_date(cell: object) -> date | None:
@@ -180,36 +166,27 @@ def parse_issue_date(cell: object) -> date | None:
         return None
 
 
-def row_key(row: dict[str, Any]) -> str | None:
-    """The row's Socrata identifier (``:id``, else the FCC ticket ``id``), if any."""
-    for key in (ROW_ID, "id"):
-        value = row.get(key)
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-            return str(value)
-    return None
-
-
-def is_robocall(row: dict[str, Any]) -> bool | None:
+def is_robocall(call_type: str | None, issue: str | None) -> bool | None:
     """True when the call type says prerecorded or the issue says robocall.
 
-    None when the row has neither column, so a missing field is not read as "no".
+    None when both are missing, so a missing field is not read as "no".
     """
-    call_type, issue = row.get(CALL_TYPE_COLUMN), row.get(ISSUE_COLUMN)
-    if not isinstance(call_type, str) and not isinstance(issue, str):
+    if call_type is None and issue is None:
         return None
-    prerecorded = isinstance(call_type, str) and "prerecorded" in call_type.lower()
-    robocall = isinstance(issue, str) and "robocall" in issue.lower()
+    prerecorded = call_type is not None and "prerecorded" in call_type.lower()
+    robocall = issue is not None and "robocall" in issue.lower()
     return prerecorded or robocall
 
 
-def error_detail(body: bytes | str) -> tuple[str | None, str | None]:
+def error_detail(body: bytes | str, cut: Cut) -> tuple[str | None, str | None]:
     """``(code, message)`` from a Socrata error body; either may be None.
 
-    SODA 2.x uses ``code``; newer endpoints use ``errorCode``. The message is capped.
+    SODA 2.x uses ``code``; newer endpoints use ``errorCode``. Both are server text,
+    so both go through ``cut`` (redact, then cap), never through a plain slice.
     """
     try:
-        data = json.loads(_decode(body))
-    except ValueError:
+        data = json.loads(decode(body))
+    except (ValueError, RecursionError):
         return None, None
     if not isinstance(data, dict):
         return None, None
@@ -221,6 +198,6 @@ def error_detail(body: bytes | str) -> tuple[str | None, str | None]:
     if not isinstance(message, str) or not message.strip():
         message = None
     return (
-        excerpt(code, 60) if code else None,
-        excerpt(message) if message else None,
+        cut(code, CODE_CHARS) if code else None,
+        cut(message, EXCERPT_CHARS) if message else None,
     )
