@@ -16,12 +16,23 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
+from cidrep.config_errors import (
+    ENV_PREFIX,
+    format_settings_error,
+    format_validation_error,
+    is_complex,
+    lookup,
+)
 from cidrep.contract import Checker, SourceSettings
 from cidrep.errors import ConfigError
-
-ENV_PREFIX = "CIDREP_"
 
 
 def default_config_path() -> Path:
@@ -46,6 +57,14 @@ class BaseConfig(BaseSettings):
     db: Path | None = None
     account: str = "default"
     default_region: str = "US"
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _db_not_empty(cls, value: object) -> object:
+        # Path("") is Path("."), the current directory: never the database a user meant.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty")
+        return value
 
     @field_validator("default_region")
     @classmethod
@@ -85,6 +104,23 @@ class _DictSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         return self._data
+
+
+class _EnvSource(EnvSettingsSource):
+    """The environment, where only sections and lists have to be JSON.
+
+    pydantic-settings also wants JSON for a dataclass-typed value such as a rate, so
+    ``CIDREP_SOURCES__FTC__RATE_LIMIT=5/s`` would fail to load; a value that is not
+    JSON is passed on as text instead, for the field's own validator to parse.
+    """
+
+    def decode_complex_value(self, field_name: str, field: Any, value: Any) -> Any:
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except ValueError:
+            if field is not None and is_complex(getattr(field, "annotation", None)):
+                raise
+            return value
 
 
 @dataclass
@@ -154,59 +190,41 @@ def load_config(
             dotenv_settings: Any,
             file_secret_settings: Any,
         ) -> tuple:
-            return (init_settings, env_settings, _DictSource(settings_cls, data))
+            return (init_settings, _EnvSource(settings_cls), _DictSource(settings_cls, data))
 
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
-        settings = settings_cls(**{k: v for k, v in (overrides or {}).items() if v is not None})
+        settings = settings_cls(**flags)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, path, data, checkers)) from None
+        raise ConfigError(format_validation_error(exc, path, data, checkers, flags)) from None
+    except SettingsError as exc:
+        raise ConfigError(format_settings_error(exc, settings_cls)) from None
+    from cidrep.redaction import register
+
+    register(secret_values(settings))
     loaded = LoadedConfig(settings=settings, path=path, file_exists=exists)
     if exists:
         loaded.warnings.extend(permission_warnings(path, data, settings_cls))
     return loaded
 
 
-def format_validation_error(
-    exc: ValidationError, path: Path, data: dict[str, Any], checkers: dict[str, type[Checker]]
-) -> str:
-    """One line per problem: where it came from (file or env var), the key, the reason."""
-    lines = []
-    for err in exc.errors():
-        loc = [str(part) for part in err["loc"]]
-        key = ".".join(loc)
-        origin = f"config file {path}" if _lookup(data, loc) else _env_origin(loc)
-        if err["type"] == "extra_forbidden":
-            if len(loc) == 2 and loc[0] == "sources":
-                known = ", ".join(checkers) or "none"
-                reason = f"unknown source {loc[1]!r} (known: {known})"
-            else:
-                reason = "unknown key"
-        else:
-            reason = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{origin}: {key}: {reason}")
-    return "\n".join(lines)
+def secret_values(model: BaseModel) -> list[str]:
+    """Every non-empty ``SecretStr`` value anywhere in the loaded settings.
 
+    Registered with ``cidrep.redaction`` after each successful load, so log records
+    and error lines are redacted process-wide without each caller knowing the keys.
+    """
+    from pydantic import SecretStr
 
-def _lookup(data: dict[str, Any], loc: list[str]) -> bool:
-    node: Any = data
-    for part in loc:
-        if not isinstance(node, dict):
-            return False
-        match = next((k for k in node if k.lower() == part.lower()), None)
-        if match is None:
-            return False
-        node = node[match]
-    return True
-
-
-def _env_origin(loc: list[str]) -> str:
-    name = ENV_PREFIX + "__".join(loc).upper()
-    for i in range(len(loc), 0, -1):
-        candidate = ENV_PREFIX + "__".join(loc[:i]).upper()
-        if candidate in os.environ:
-            name = candidate
-            break
-    return f"environment variable {name}"
+    found: list[str] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name, None)
+        if isinstance(value, SecretStr):
+            if value.get_secret_value():
+                found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            found.extend(secret_values(value))
+    return found
 
 
 def _secret_fields(settings_cls: type[BaseModel]) -> set[tuple[str, ...]]:
@@ -239,7 +257,7 @@ def permission_warnings(
     if not mode & (stat.S_IRGRP | stat.S_IROTH):
         return []
     present = sorted(
-        ".".join(loc) for loc in _secret_fields(settings_cls) if _lookup(data, list(loc))
+        ".".join(loc) for loc in _secret_fields(settings_cls) if lookup(data, list(loc))
     )
     if not present:
         return []

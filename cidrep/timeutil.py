@@ -6,12 +6,18 @@ precision, so they sort lexically in SQLite and compare as strings.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+MAX_DURATION = timedelta(days=36525)  # 100 years; beyond it timedelta overflows soon
+MIN_DURATION = timedelta(milliseconds=1)  # shorter rounds towards zero in timedelta
+MAX_RATE = 1_000_000.0  # requests per unit: more is a typo, and the spacing rounds to 0
+MAX_RATE_INTERVAL = 86400.0  # seconds between requests: slower would stall a run
+SHOW_LIMIT = 40
 
 
 def utcnow() -> datetime:
@@ -34,31 +40,58 @@ def parse_iso(text: str) -> datetime:
 def parse_duration(value: object) -> timedelta:
     """Parse ``90``, ``"90s"``, ``"15m"``, ``"6h"``, ``"1d"``, ``"1h30m"`` into a timedelta.
 
-    A bare number is seconds. Units: s, m, h, d, w. Rejects zero and negatives
-    because every duration in the config is an interval or a timeout.
+    A bare number is seconds. Units: s, m, h, d, w. Rejects zero, negatives and
+    anything under ``MIN_DURATION`` because every duration in the config is an
+    interval or a timeout; rejects NaN, infinity and anything over ``MAX_DURATION``
+    (100 years) because ``timedelta`` overflows on them and no real setting needs
+    them. Every failure is a ``ValueError`` whose message is one short line.
     """
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, bool):
         raise ValueError("expected a duration such as '30s', '15m', '6h' or '1d'")
     elif isinstance(value, int | float):
-        seconds = float(value)
+        seconds = _finite(value, "duration")
     elif isinstance(value, str):
         text = value.strip().lower()
         if re.fullmatch(r"\d+(\.\d+)?", text):
-            seconds = float(text)
+            seconds = _finite(float(text), "duration", value)
         else:
             parts = _DURATION_PART.findall(text)
             if not parts or _DURATION_PART.sub("", text).strip():
                 raise ValueError(
-                    f"invalid duration {value!r}: use e.g. '30s', '15m', '6h', '1d' or '1h30m'"
+                    f"invalid duration {_show(value)}: use e.g. '30s', '15m', '6h', '1d' or '1h30m'"
                 )
-            seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+            seconds = _finite(sum(float(n) * _UNITS[u] for n, u in parts), "duration", value)
     else:
         raise ValueError("expected a duration such as '30s', '15m', '6h' or '1d'")
     if seconds <= 0:
-        raise ValueError(f"duration must be positive, got {value!r}")
+        raise ValueError(f"duration must be positive, got {_show(value)}")
+    if seconds < MIN_DURATION.total_seconds():
+        raise ValueError(f"duration {_show(value)} is too short (at least 0.001s)")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {_show(value)} is too long (at most 100 years)")
     return timedelta(seconds=seconds)
+
+
+def _finite(number: float, what: str, shown: object = None) -> float:
+    """``number`` as a finite float, or a ValueError (huge ints overflow ``float()``)."""
+    original = number if shown is None else shown
+    try:
+        result = float(number)
+    except OverflowError:
+        raise ValueError(f"{what} {_show(original)} is too large") from None
+    if math.isnan(result):
+        raise ValueError(f"{what} must be a number, got {_show(original)}")
+    if math.isinf(result):
+        raise ValueError(f"{what} {_show(original)} is too large")
+    return result
+
+
+def _show(value: object) -> str:
+    """The offending value for a message: ``repr``, cut so the message stays one short line."""
+    text = repr(value)
+    return text if len(text) <= SHOW_LIMIT else text[: SHOW_LIMIT - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -92,18 +125,28 @@ _RATE_UNITS = {
 
 
 def parse_rate(value: object) -> Rate:
-    """Parse ``"5/s"``, ``"60/min"``, ``"1000/h"`` or a bare number (per second)."""
+    """Parse ``"5/s"``, ``"60/min"``, ``"1000/h"`` or a bare number (per second).
+
+    The count must be a finite positive number of at most ``MAX_RATE``, and the
+    spacing it implies at most ``MAX_RATE_INTERVAL`` (one request a day): NaN, zero
+    or a huge count would make the limiter divide by zero, spin or sleep forever.
+    """
     if isinstance(value, Rate):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        count, per = float(value), 1.0
+        count, per = value.count, value.per_seconds
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        count, per = _finite(value, "rate"), 1.0
     elif isinstance(value, str):
         m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*([a-z]+))?\s*", value.lower())
         if not m or (m.group(2) and m.group(2) not in _RATE_UNITS):
-            raise ValueError(f"invalid rate {value!r}: use e.g. '5/s', '60/min' or '1000/h'")
-        count, per = float(m.group(1)), float(_RATE_UNITS[m.group(2) or "s"])
+            raise ValueError(f"invalid rate {_show(value)}: use e.g. '5/s', '60/min' or '1000/h'")
+        count = _finite(float(m.group(1)), "rate", value)
+        per = float(_RATE_UNITS[m.group(2) or "s"])
     else:
         raise ValueError("expected a rate such as '5/s' or '60/min'")
     if count <= 0:
-        raise ValueError(f"rate must be positive, got {value!r}")
+        raise ValueError(f"rate must be positive, got {_show(value)}")
+    if count > MAX_RATE:
+        raise ValueError(f"rate {_show(value)} is too high (at most {MAX_RATE:.0f} per unit)")
+    if per / count > MAX_RATE_INTERVAL:
+        raise ValueError(f"rate {_show(value)} is too slow (at least one request a day)")
     return Rate(count, per)

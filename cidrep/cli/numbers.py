@@ -1,4 +1,9 @@
-"""``cidrep numbers``: add, import, list, remove, pause, resume monitored numbers."""
+"""``cidrep numbers``: add, import, edit, list, remove, pause, resume monitored numbers.
+
+Numbers the phone metadata does not know yet but that have the NANP shape (a new
+area code) are accepted with one ``warning:`` line on stderr each (``add``,
+``import``, ``edit``), so a real caller ID is never refused for stale metadata.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +19,35 @@ TAG_HELP = "Tag to attach, e.g. campaign:spring or team:collections (repeatable)
 
 
 def _tags(values: list[str] | None) -> tuple[str, ...]:
+    """Tags as given, stripped; each non-empty, printable, at most 100 characters, no , or ;.
+
+    Commas and semicolons separate tags in CSV files, and a control character would
+    break the one-line-per-number listings, so neither can be part of a tag.
+    """
     from cidrep.errors import CidrepError
+    from cidrep.phone import quote
 
     tags = tuple(t.strip() for t in values or [])
-    bad = [t for t in tags if not t or "," in t or ";" in t]
+    bad = [t for t in tags if not t or "," in t or ";" in t or not t.isprintable() or len(t) > 100]
     if bad:
-        raise CidrepError(f"invalid tag {bad[0]!r}: tags are non-empty and have no , or ;")
+        raise CidrepError(
+            f"invalid tag {quote(bad[0])}: tags are 1 to 100 printable characters, no , or ;"
+        )
     return tags
+
+
+def _normalize(ctx: typer.Context, raw: str) -> str:
+    """``raw`` as E.164 for a command that names numbers; prints a note as a warning."""
+    from cidrep.errors import CidrepError
+    from cidrep.phone import InvalidNumber, normalize_noted
+
+    try:
+        e164, note = normalize_noted(raw, state(ctx).settings.default_region)
+    except InvalidNumber as exc:
+        raise CidrepError(str(exc)) from None
+    if note:
+        typer.echo(f"warning: {note}", err=True)
+    return e164
 
 
 @app.command("add")
@@ -36,7 +63,7 @@ def add(
 
     st = state(ctx)
     tags = _tags(tag)
-    entries = [NumberEntry(st.normalize(raw), label, tags) for raw in numbers]
+    entries = [NumberEntry(_normalize(ctx, raw), label, tags) for raw in numbers]
     account = st.account()
     added, existing = add_numbers(st.db(), account["id"], entries, iso(utcnow()))
     for number in added:
@@ -64,20 +91,14 @@ def import_csv(
     Re-importing the same file changes nothing.
     """
     from cidrep.errors import CidrepError
-    from cidrep.importer import parse_numbers_csv
+    from cidrep.importer import read_numbers_csv
     from cidrep.store.numbers import add_numbers
     from cidrep.timeutil import iso, utcnow
 
     st = state(ctx)
-    try:
-        text = file.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise CidrepError(f"cannot read {file}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise CidrepError(f"{file} is not UTF-8 text") from None
-    parsed = parse_numbers_csv(
-        text, st.settings.default_region, column, _tags(tag), source=str(file)
-    )
+    parsed = read_numbers_csv(file, st.settings.default_region, column, _tags(tag))
+    for note in parsed.notes:
+        typer.echo(f"warning: {file}:{note.line}: {note.message}", err=True)
     if parsed.bad and not skip_invalid:
         for bad in parsed.bad:
             typer.echo(f"{file}:{bad.line}: {bad.reason}", err=True)
@@ -93,6 +114,35 @@ def import_csv(
     )
     for bad in parsed.bad:
         typer.echo(f"skipped {file}:{bad.line}: {bad.reason}", err=True)
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    number: str = typer.Argument(..., help="The monitored number, in any format."),
+    label: str | None = typer.Option(
+        None, "--label", "-l", help='New label; --label "" clears it.'
+    ),
+    tag: list[str] | None = typer.Option(None, "--tag", "-t", help=TAG_HELP),
+    untag: list[str] | None = typer.Option(
+        None, "--untag", "-u", help="Tag to remove (repeatable)."
+    ),
+) -> None:
+    """Change a monitored number's label and tags (in the --account, else default)."""
+    from cidrep.errors import CidrepError
+    from cidrep.store.numbers import KEEP, edit_number
+
+    if label is None and not tag and not untag:
+        raise CidrepError("nothing to change: give --label, --tag or --untag")
+    added, removed = _tags(tag), _tags(untag)
+    both = sorted(set(added) & set(removed))
+    if both:
+        raise CidrepError(f"tag {both[0]!r} is both added (--tag) and removed (--untag)")
+    st = state(ctx)
+    e164 = _normalize(ctx, number)
+    new_label = KEEP if label is None else (label.strip() or None)
+    change = edit_number(st.db(), st.account(), e164, new_label, added, removed)
+    typer.echo(change.describe())
 
 
 @app.command("list")
