@@ -100,20 +100,24 @@ def advance(
     check that wrote no history row (a feed failing for the whole scope) keeps them.
     """
     prev = prev or SourceState()
-    state = replace(
-        prev,
-        last_checked=now,
-        checks=prev.checks + 1,
-        obs_id=obs_id if obs_id is not None else prev.obs_id,
-        fingerprint=fp if fp is not None else prev.fingerprint,
-    )
+    common = {
+        "last_checked": now,
+        "checks": prev.checks + 1,
+        "obs_id": obs_id if obs_id is not None else prev.obs_id,
+        "fingerprint": fp if fp is not None else prev.fingerprint,
+    }
     if verdict == Verdict.ERROR:
         return replace(
-            state, last_failure=now, last_error=error, error_streak=prev.error_streak + 1
+            prev,
+            **common,
+            last_failure=now,
+            last_error=error,
+            error_streak=prev.error_streak + 1,
         )
     same = prev.verdict == verdict
     return replace(
-        state,
+        prev,
+        **common,
         verdict=verdict,
         since=prev.since if same else now,
         streak=prev.streak + 1 if same else 1,

@@ -30,6 +30,8 @@ def checked_observation(obs: object, number: str, redact: Redactor) -> Observati
             number, redact(f"checker returned an invalid observation: {problem}")
         )
     assert isinstance(obs, Observation)
+    if not redact and isinstance(obs.verdict, Verdict) and _short(obs):
+        return obs  # nothing to redact or cut: the common case, kept cheap
     return dataclasses.replace(
         obs,
         verdict=Verdict(obs.verdict),
@@ -37,7 +39,7 @@ def checked_observation(obs: object, number: str, redact: Redactor) -> Observati
         category=_text(obs.category, redact),
         url=_text(obs.url, redact),
         evidence=redact.value(obs.evidence),  # type: ignore[arg-type]
-        error=redact(obs.error) if obs.error else None,
+        error=redact(obs.error) if obs.error else obs.error,
     )
 
 
@@ -46,6 +48,10 @@ def checked_sighting(sighting: Sighting, redact: Redactor) -> Sighting:
     if not redact:
         return sighting
     return dataclasses.replace(sighting, detail=redact.value(sighting.detail))  # type: ignore[arg-type]
+
+
+def _short(obs: Observation) -> bool:
+    return all(v is None or len(v) <= MAX_TEXT for v in (obs.label, obs.category, obs.url))
 
 
 def _text(value: str | None, redact: Redactor) -> str | None:

@@ -73,22 +73,30 @@ class ObservationWriter:
                 for source, ids in by_source.items()
                 for number_id, state in state_store.load(self.db, source, ids).items()
             }
+            extends: list[tuple[str, int, int]] = []
             for number_id, source, obs in kept:
                 key = (number_id, source)
-                states[key] = self._write_one(number_id, source, obs, states.get(key))
+                states[key] = self._write_one(number_id, source, obs, states.get(key), extends)
+            self.db.conn.executemany(
+                """UPDATE observations SET last_seen = ?, checks = checks + 1,
+                   last_run_id = ? WHERE id = ?""",
+                extends,
+            )
             state_store.upsert(self.db, ((n, s, st) for (n, s), st in states.items()))
         self.commits += 1
 
     def _write_one(
-        self, number_id: int, source: str, obs: Observation, prev: SourceState | None
+        self,
+        number_id: int,
+        source: str,
+        obs: Observation,
+        prev: SourceState | None,
+        extends: list[tuple[str, int, int]],
     ) -> SourceState:
+        """Insert a history row, or queue the extension of the latest one (run-length)."""
         fp = fingerprint(obs)
         if prev is not None and prev.obs_id is not None and prev.fingerprint == fp:
-            self.db.conn.execute(
-                """UPDATE observations SET last_seen = ?, checks = checks + 1,
-                   last_run_id = ? WHERE id = ?""",
-                (self.now, self.run_id, prev.obs_id),
-            )
+            extends.append((self.now, self.run_id, prev.obs_id))
             self.extended += 1
             obs_id = prev.obs_id
         else:
