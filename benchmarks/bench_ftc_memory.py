@@ -38,25 +38,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ftc-dnc-complaint-numbers-90d-2025-12-11.csv"
-FLEET = 10_000
-SUBJECTS = (
-    "Computer & technical support",
-    "Lotteries, prizes & sweepstakes",
-    "Reducing your debt (credit cards, mortgage, student loans)",
-    "Dropped call or no message",
-    "Warranties & protection plans",
-    "Imposters",
-    "Medical & prescriptions",
-    "Other",
-)
-CONSUMERS = (
-    ("Earlysville", "Virginia", "434"),
-    ("Springfield", "Illinois", "217"),
-    ("Austin", "Texas", "512"),
-    ("Tacoma", "Washington", "253"),
-    ("Dayton", "Ohio", "937"),
-    ("Tampa", "Florida", "813"),
-)
+from cidrep_plugins.ftc.sample import CONSUMERS, SUBJECTS  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cycle import fleet  # noqa: E402  (5,000 numbers with complaints, 5,000 without)
 
 
 def complaint_numbers(data: Path) -> list[str]:
@@ -104,34 +89,6 @@ def write_ftc_file(path: Path, numbers: list[str], megabytes: int, today: dateti
                 if written >= target:
                     break
     return rows
-
-
-def fleet(numbers: list[str]) -> list[str]:
-    """5,000 valid numbers with complaints, 5,000 without (E.164)."""
-    from cidrep.phone import InvalidNumber, normalize
-
-    rng = random.Random(3)
-    present = sorted({n for n in numbers if len(n) == 10})
-    rng.shuffle(present)
-    chosen: list[str] = []
-    for raw in present:
-        try:
-            chosen.append(normalize(raw, "US"))
-        except InvalidNumber:
-            continue
-        if len(chosen) == FLEET // 2:
-            break
-    taken = set(numbers)
-    while len(chosen) < FLEET:
-        area = rng.choice([202, 312, 415, 617, 713])
-        raw = f"{area}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
-        if raw not in taken:
-            taken.add(raw)
-            try:
-                chosen.append(normalize(raw, "US"))
-            except InvalidNumber:
-                continue
-    return chosen
 
 
 # Runs the command and prints its exit code and peak RSS (KiB). A small process of its

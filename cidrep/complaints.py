@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 # Only names the contract defines above its own re-export of this module.
 from cidrep.contract import Observation, SourceSettings, Verdict
@@ -58,12 +58,27 @@ class Complaint:
 
 
 class ComplaintRuleSettings(SourceSettings):
-    """Settings shared by complaint sources: the flag rule."""
+    """Settings shared by complaint sources: the flag rule and how far back to read.
+
+    The flag window may not be longer than the lookback: complaints older than the
+    lookback are never read, so a longer window would silently count fewer complaints
+    than it says. Sources override the defaults (and bounds) of these fields.
+    """
 
     flag_min_complaints: int = Field(
         default=1, ge=1, description="complaints in the window that flag a number"
     )
     flag_window_days: int = Field(default=30, ge=1, description="the window, in days up to today")
+    lookback_days: int = Field(default=30, ge=1, description="how many days of data are read")
+
+    @model_validator(mode="after")
+    def _lookback_covers_window(self) -> ComplaintRuleSettings:
+        if self.lookback_days < self.flag_window_days:
+            raise ValueError(
+                f"lookback_days ({self.lookback_days}) must be at least "
+                f"flag_window_days ({self.flag_window_days})"
+            )
+        return self
 
 
 @dataclass(frozen=True)

@@ -79,9 +79,8 @@ def add_numbers(
     return added, existing
 
 
-def list_numbers(
-    db: Database, account_id: int | None = None, tag: str | None = None
-) -> list[dict[str, Any]]:
+def number_filter(account_id: int | None, tag: str | None) -> tuple[str, list[Any]]:
+    """WHERE clause over ``numbers n``: one account (None: all) and one tag (None: any)."""
     where, params = ["1=1"], []
     if account_id is not None:
         where.append("n.account_id = ?")
@@ -89,11 +88,18 @@ def list_numbers(
     if tag:
         where.append("EXISTS (SELECT 1 FROM json_each(n.tags) WHERE value = ?)")
         params.append(tag)
+    return " AND ".join(where), params
+
+
+def list_numbers(
+    db: Database, account_id: int | None = None, tag: str | None = None
+) -> list[dict[str, Any]]:
+    where, params = number_filter(account_id, tag)
     rows = list(
         db.query(
             f"""SELECT n.*, a.name AS account FROM numbers n
                 JOIN accounts a ON a.id = n.account_id
-                WHERE {" AND ".join(where)} ORDER BY a.name, n.e164""",
+                WHERE {where} ORDER BY a.name, n.e164""",
             params,
         )
     )

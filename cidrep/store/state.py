@@ -158,20 +158,16 @@ def iter_numbers(
     db: Database, account_id: int | None = None, tag: str | None = None, page: int = 1000
 ) -> Iterator[list[dict[str, Any]]]:
     """Monitored numbers in pages (keyset by account name and E.164), for streaming."""
-    where, params = ["1=1"], []
-    if account_id is not None:
-        where.append("n.account_id = ?")
-        params.append(account_id)
-    if tag:
-        where.append("EXISTS (SELECT 1 FROM json_each(n.tags) WHERE value = ?)")
-        params.append(tag)
+    from cidrep.store.numbers import number_filter
+
+    where, params = number_filter(account_id, tag)
     last: tuple[str, str] = ("", "")
     while True:
         rows = list(
             db.query(
                 f"""SELECT n.*, a.name AS account FROM numbers n
                     JOIN accounts a ON a.id = n.account_id
-                    WHERE {" AND ".join(where)} AND (a.name, n.e164) > (?, ?)
+                    WHERE {where} AND (a.name, n.e164) > (?, ?)
                     ORDER BY a.name, n.e164 LIMIT ?""",
                 [*params, *last, page],
             )

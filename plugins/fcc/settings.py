@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 
 from cidrep.contract import ComplaintRuleSettings, Duration, Rate, RateLimit
 
@@ -63,14 +63,3 @@ class FccSettings(ComplaintRuleSettings):
         if not socrata.DATASET_ID.fullmatch(text):
             raise ValueError(f"{value!r} is not a Socrata dataset id such as '3xyp-aqkj'")
         return text
-
-    @model_validator(mode="after")
-    def _lookback_covers_window(self) -> FccSettings:
-        # Complaints older than the lookback are never fetched, so a flag window longer
-        # than the lookback would silently count fewer complaints than it says.
-        if self.lookback_days < self.flag_window_days:
-            raise ValueError(
-                f"lookback_days ({self.lookback_days}) must be at least "
-                f"flag_window_days ({self.flag_window_days})"
-            )
-        return self

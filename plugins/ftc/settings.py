@@ -10,7 +10,7 @@ import string
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import ByteSize, Field, field_validator, model_validator
+from pydantic import ByteSize, Field, field_validator
 
 from cidrep.contract import MB, ComplaintRuleSettings, Duration, Rate, RateLimit
 
@@ -91,14 +91,3 @@ class FtcSettings(ComplaintRuleSettings):
         if "/" in value or "\\" in value:
             raise ValueError("file_pattern is a file name; put folders in base_url or path instead")
         return value
-
-    @model_validator(mode="after")
-    def _lookback_covers_window(self) -> FtcSettings:
-        # A newly added number is backfilled from the lookback window only, so a flag
-        # window longer than the lookback would silently count fewer complaints.
-        if self.lookback_days < self.flag_window_days:
-            raise ValueError(
-                f"lookback_days ({self.lookback_days}) must be at least "
-                f"flag_window_days ({self.flag_window_days})"
-            )
-        return self
