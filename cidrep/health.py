@@ -79,15 +79,16 @@ class Summary:
 def summarize(states: dict[str, tuple[SourceState, Health]]) -> Summary:
     """Worst current verdict for a number and the sources behind it (pure).
 
-    A real verdict counts even when its source is failing or stale (it is the last
-    thing the source said), but the number's line then names that source as failing
-    or stale. A source with no real verdict that is failing makes the worst verdict
+    An error never replaces a real verdict: the worst real verdict (flagged > clean >
+    unknown) is shown even when its source is failing or stale (it is the last thing
+    the source said), and the number's line names the failing and stale sources next
+    to it. Only a number with no real verdict at all and a failing source is
     ``error``. ``as_of`` is the oldest last success among sources that have one.
     """
     verdicts = {src: s.verdict for src, (s, _) in states.items() if s.verdict}
     failing = sorted(src for src, (_, h) in states.items() if h == Health.FAILING)
     stale = sorted(src for src, (_, h) in states.items() if h == Health.STALE)
-    top = worst(list(verdicts.values()) + (["error"] if failing else []))
+    top = worst(verdicts.values()) or (worst(["error"]) if failing else None)
     behind = failing if top == "error" else sorted(s for s, v in verdicts.items() if v == top)
     successes = [s.last_success for s, _ in states.values() if s.last_success]
     return Summary(

@@ -124,6 +124,10 @@ def test_summarize_names_failing_and_stale_sources():
     assert summary.as_of == "T1"  # the oldest success, not the newest check
     only_failing = summarize({"x": (failing, Health.FAILING)})
     assert only_failing.verdict == "error" and only_failing.sources == ["x"]
+    # an error never replaces a real verdict: clean stays clean, marked failing
+    clean_failing = SourceState(verdict="clean", last_success="T1", last_failure="T2")
+    kept = summarize({"ftc": (clean_failing, Health.FAILING)})
+    assert (kept.verdict, kept.sources, kept.failing) == ("clean", ["ftc"], ["ftc"])
 
 
 def _writer_db(tmp_path, count=1):

@@ -69,6 +69,7 @@ def test_a_failing_feed_is_visible_in_status_and_report(env):
         assert feed["last_success"] == _iso(start)
         assert feed["last_failure"] == _iso(start + timedelta(hours=1))
     assert by_number[A]["verdict"] == "flagged"  # the last real verdict is kept
+    assert by_number[B]["verdict"] == "clean"  # an error never replaces it
     table = cli("status").output.splitlines()
     assert all("[failing: fakefeed]" in line for line in table[1:]), table
     report = cli("report", A).output
