@@ -185,3 +185,42 @@ def test_storage_failure_is_one_error_with_its_own_code(env):
     db.execute("PRAGMA max_page_count = 1073741823")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("SELECT count(*) FROM observations").fetchone()[0] == 0  # no half write
+
+
+def test_a_read_only_database_is_a_storage_error_not_a_crash(env):
+    db, _run, _cli, config = env
+    config.write_text(FEED_OK)
+    settings = load_config(config, get_checkers()).settings
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    readonly = open_db(path, readonly=True)  # as a user who may not write the file
+    from cidrep.store.database import StorageError
+
+    with pytest.raises(StorageError) as caught:
+        import asyncio
+
+        asyncio.run(Cycle(readonly, settings, get_checkers(), CheckOptions(now=T0)).run())
+    assert caught.value.code == ExitCode.STORAGE
+    assert "readonly" in caught.value.message and "\n" not in caught.value.message
+
+
+def test_a_full_disk_through_the_cli_is_one_line_and_exit_74(env, monkeypatch):
+    db, _run, cli, config = env
+    add_numbers(db, 1, [NumberEntry(f"+1202555{i:04d}") for i in range(200, 3000)], "T")
+    db.close()
+    config.write_text(FEED_OK)
+    from cidrep.store import database
+
+    real_open = database.open_db
+
+    def full_disk(path, *args, **kwargs):
+        opened = real_open(path, *args, **kwargs)
+        used = opened.execute("PRAGMA page_count").fetchone()[0]
+        opened.execute(f"PRAGMA max_page_count = {used}")
+        return opened
+
+    monkeypatch.setattr("cidrep.store.open_db", full_disk)
+    result = cli("check")
+    assert result.exit_code == 74, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "full" in errors[0], result.output
+    assert "Traceback" not in result.output
