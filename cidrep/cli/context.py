@@ -103,13 +103,18 @@ class AppState:
         return list_numbers(self.db(), account["id"] if account else None, tag)
 
     def normalize(self, raw: str) -> str:
+        """``raw`` as E.164, or a ``CidrepError``; a number accepted only as a possible
+        NANP number (an area code newer than the metadata) prints one warning line."""
         from cidrep.errors import CidrepError
-        from cidrep.phone import InvalidNumber, normalize
+        from cidrep.phone import InvalidNumber, normalize_noted
 
         try:
-            return normalize(raw, self.settings.default_region)
+            e164, note = normalize_noted(raw, self.settings.default_region)
         except InvalidNumber as exc:
             raise CidrepError(str(exc)) from None
+        if note:
+            typer.echo(f"warning: {note}", err=True)
+        return e164
 
     def close(self) -> None:
         if self._db is not None:

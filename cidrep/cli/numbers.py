@@ -36,20 +36,6 @@ def _tags(values: list[str] | None) -> tuple[str, ...]:
     return tags
 
 
-def _normalize(ctx: typer.Context, raw: str) -> str:
-    """``raw`` as E.164 for a command that names numbers; prints a note as a warning."""
-    from cidrep.errors import CidrepError
-    from cidrep.phone import InvalidNumber, normalize_noted
-
-    try:
-        e164, note = normalize_noted(raw, state(ctx).settings.default_region)
-    except InvalidNumber as exc:
-        raise CidrepError(str(exc)) from None
-    if note:
-        typer.echo(f"warning: {note}", err=True)
-    return e164
-
-
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -63,7 +49,7 @@ def add(
 
     st = state(ctx)
     tags = _tags(tag)
-    entries = [NumberEntry(_normalize(ctx, raw), label, tags) for raw in numbers]
+    entries = [NumberEntry(st.normalize(raw), label, tags) for raw in numbers]
     account = st.account()
     added, existing = add_numbers(st.db(), account["id"], entries, iso(utcnow()))
     for number in added:
@@ -139,7 +125,7 @@ def edit(
     if both:
         raise CidrepError(f"tag {both[0]!r} is both added (--tag) and removed (--untag)")
     st = state(ctx)
-    e164 = _normalize(ctx, number)
+    e164 = st.normalize(number)
     new_label = KEEP if label is None else (label.strip() or None)
     change = edit_number(st.db(), st.account(), e164, new_label, added, removed)
     typer.echo(change.describe())

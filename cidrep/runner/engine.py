@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
+from cidrep import redaction
 from cidrep.config import BaseConfig
 from cidrep.contract import (
     Checker,
@@ -35,8 +36,6 @@ from cidrep.contract import (
 )
 from cidrep.errors import outcome_code
 from cidrep.health import stale_before
-from cidrep.redaction import Redactor
-from cidrep.redaction import redactor as global_redactor
 from cidrep.runner.http import HttpSession
 from cidrep.runner.results import RunResult, SourceResult
 from cidrep.runner.validate import checked_observation, checked_sighting
@@ -83,8 +82,8 @@ class Cycle:
         self.opt = options
         self.progress = progress or (lambda *_: None)
         self.now = iso(options.now)
-        secrets = [s for name in checkers for s in settings.source(name).secrets()]
-        self.redact = Redactor([*secrets, *global_redactor().forms])
+        redaction.register(s for name in checkers for s in settings.source(name).secrets())
+        self.redact = redaction.redactor()
         self.run_id = 0
         self.writer: ObservationWriter
 

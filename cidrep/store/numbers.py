@@ -16,6 +16,7 @@ from typing import Any, Final, Literal
 from sqlite_utils import Database
 
 from cidrep.errors import CidrepError
+from cidrep.store.database import write
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def add_numbers(
     added: list[str] = []
     existing: list[str] = []
     seen: set[str] = set()
-    with db.atomic():
+    with write(db):
         for entry in entries:
             if entry.e164 in seen:
                 continue
@@ -142,10 +143,6 @@ class NumberChange:
     tags_added: tuple[str, ...]
     tags_removed: tuple[str, ...]
 
-    @property
-    def changed(self) -> bool:
-        return self.label_before != self.label_after or bool(self.tags_added or self.tags_removed)
-
     def describe(self) -> str:
         parts = []
         if self.label_before != self.label_after:
@@ -174,7 +171,7 @@ def edit_number(
     otherwise). Adding a tag it has, or removing one it lacks, is not a change, so
     running the same edit twice reports "unchanged" the second time.
     """
-    with db.atomic():
+    with write(db):
         row = find_numbers(db, account, [e164])[0]
         before = set(json.loads(row["tags"]))
         after = (before | set(add_tags)) - set(remove_tags)
@@ -202,7 +199,7 @@ def history_size(db: Database, number_ids: Sequence[int]) -> int:
 
 def remove_numbers(db: Database, number_ids: Sequence[int]) -> None:
     """Delete numbers with their history and sightings (cascade), in one transaction."""
-    with db.atomic():
+    with write(db):
         db.execute(
             f"DELETE FROM numbers WHERE id IN ({','.join('?' * len(number_ids))})",
             list(number_ids),
@@ -213,7 +210,7 @@ def set_paused(db: Database, number_ids: Sequence[int], paused_at: str | None) -
     """Pause (timestamp) or resume (None); returns how many changed state."""
     marks = ",".join("?" * len(number_ids))
     condition = "paused_at IS NULL" if paused_at else "paused_at IS NOT NULL"
-    with db.atomic():
+    with write(db):
         cursor = db.execute(
             f"UPDATE numbers SET paused_at = ? WHERE id IN ({marks}) AND {condition}",
             [paused_at, *number_ids],
