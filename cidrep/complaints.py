@@ -71,6 +71,11 @@ class ComplaintRuleSettings(SourceSettings):
     flag_window_days: int = Field(default=30, ge=1, description="the window, in days up to today")
     lookback_days: int = Field(default=30, ge=1, description="how many days of data are read")
 
+    # Complaint counts in a window are data, not a flaky per-call label: one check
+    # that meets the rule is a real change, so these sources confirm at once.
+    confirm_after: int | None = Field(default=1, ge=1, le=100)
+    recover_after: int | None = Field(default=1, ge=1, le=100)
+
     @model_validator(mode="after")
     def _lookback_covers_window(self) -> ComplaintRuleSettings:
         if self.lookback_days < self.flag_window_days:

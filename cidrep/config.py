@@ -31,6 +31,7 @@ from cidrep.config_errors import (
     is_complex,
     lookup,
 )
+from cidrep.channels import Channel
 from cidrep.contract import Checker, SourceSettings
 from cidrep.errors import ConfigError
 
@@ -158,7 +159,13 @@ def read_toml(path: Path, explicit: bool) -> tuple[dict[str, Any], bool]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
-def build_settings_class(checkers: dict[str, type[Checker]]) -> type[BaseConfig]:
+def build_settings_class(
+    checkers: dict[str, type[Checker]], channel_types: dict[str, type[Channel]] | None = None
+) -> type[BaseConfig]:
+    """The settings model for this set of plugins: ``sources`` from the checkers,
+    ``channels`` from the channel types, ``alerts`` from ``cidrep.alerts.settings``."""
+    from cidrep.alerts.settings import AlertsSettings, channels_field
+
     fields: dict[str, Any] = {
         name: (cls.settings_model, cls.settings_model()) for name, cls in checkers.items()
     }
@@ -166,7 +173,11 @@ def build_settings_class(checkers: dict[str, type[Checker]]) -> type[BaseConfig]
         "Sources", __config__=ConfigDict(extra="forbid"), **fields
     )
     return create_model(  # type: ignore[call-overload]
-        "Settings", __base__=BaseConfig, sources=(sources_model, sources_model())
+        "Settings",
+        __base__=BaseConfig,
+        sources=(sources_model, sources_model()),
+        alerts=(AlertsSettings, AlertsSettings()),
+        channels=(channels_field(channel_types or {}), {}),
     )
 
 
@@ -174,11 +185,19 @@ def load_config(
     config_flag: Path | None,
     checkers: dict[str, type[Checker]],
     overrides: dict[str, Any] | None = None,
+    channel_types: dict[str, type[Channel]] | None = None,
 ) -> LoadedConfig:
-    """Load and validate everything, or raise ``ConfigError`` naming file and key."""
+    """Load and validate everything, or raise ``ConfigError`` naming file and key.
+
+    ``channel_types`` defaults to the channel types the plugins register.
+    """
     path, explicit = resolve_config_path(config_flag)
     data, exists = read_toml(path, explicit)
-    base = build_settings_class(checkers)
+    if channel_types is None:
+        from cidrep.plugins import get_channels
+
+        channel_types = get_channels()
+    base = build_settings_class(checkers, channel_types)
 
     class settings_cls(base):  # type: ignore[valid-type,misc]
         @classmethod
@@ -196,7 +215,9 @@ def load_config(
     try:
         settings = settings_cls(**flags)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, path, data, checkers, flags)) from None
+        raise ConfigError(
+            format_validation_error(exc, path, data, checkers, flags, channel_types)
+        ) from None
     except SettingsError as exc:
         raise ConfigError(format_settings_error(exc, settings_cls)) from None
     from cidrep.redaction import register
@@ -219,11 +240,13 @@ def secret_values(model: BaseModel) -> list[str]:
     found: list[str] = []
     for name in type(model).model_fields:
         value = getattr(model, name, None)
-        if isinstance(value, SecretStr):
-            if value.get_secret_value():
-                found.append(value.get_secret_value())
-        elif isinstance(value, BaseModel):
-            found.extend(secret_values(value))
+        values = list(value.values()) if isinstance(value, dict) else [value]
+        for item in values:
+            if isinstance(item, SecretStr):
+                if item.get_secret_value():
+                    found.append(item.get_secret_value())
+            elif isinstance(item, BaseModel):
+                found.extend(secret_values(item))
     return found
 
 
@@ -247,7 +270,11 @@ def _secret_fields(settings_cls: type[BaseModel]) -> set[tuple[str, ...]]:
 def permission_warnings(
     path: Path, data: dict[str, Any], settings_cls: type[BaseModel]
 ) -> list[str]:
-    """Warn when a config file holding secrets is readable by group or others."""
+    """Warn when a config file holding secrets is readable by group or others.
+
+    Secrets are the ``SecretStr`` keys of sources and any key of a channel but its
+    type and options (URLs and HMAC keys are secrets).
+    """
     if os.name != "posix":
         return []
     try:
@@ -259,6 +286,15 @@ def permission_warnings(
     present = sorted(
         ".".join(loc) for loc in _secret_fields(settings_cls) if lookup(data, list(loc))
     )
+    channels = data.get("channels")
+    if isinstance(channels, dict):
+        present += sorted(
+            f"channels.{name}.{key}"
+            for name, section in channels.items()
+            if isinstance(section, dict)
+            for key in section
+            if key in ("url", "secret")
+        )
     if not present:
         return []
     return [

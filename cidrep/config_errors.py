@@ -28,6 +28,7 @@ def format_validation_error(
     data: dict[str, Any],
     checkers: dict[str, type[Checker]],
     flags: Mapping[str, Any] | None = None,
+    channel_types: Mapping[str, Any] | None = None,
 ) -> str:
     """One line per problem: where it came from (flag, env var or file), the key, the reason.
 
@@ -37,9 +38,20 @@ def format_validation_error(
     of the line (pydantic's ``input`` is never shown).
     """
     lines = []
+    types = sorted(channel_types or {})
     for err in exc.errors():
         loc = [str(part) for part in err["loc"]]
         reason = err["msg"].removeprefix("Value error, ")
+        if loc[:1] == ["channels"] and len(loc) >= 2:
+            if len(loc) > 2 and loc[2] in types:
+                del loc[2]  # the union's tag: the section's own type, not a key
+            if err["type"] in ("union_tag_not_found", "union_tag_invalid"):
+                loc = [*loc[:2], "type"]
+                reason = f"must be one of: {', '.join(types) or 'none loaded'}"
+                if err["type"] == "union_tag_not_found" and not lookup(data, loc):
+                    reason = f"missing (one of: {', '.join(types) or 'none loaded'})"
+            elif err["type"] == "string_pattern_mismatch" and len(loc) == 3:
+                loc, reason = loc[:2], "channel names are lowercase letters, digits, - and _"
         key = ".".join(loc)
         origin = _origin(loc, path, data, flags or {})
         if err["type"] == "extra_forbidden":

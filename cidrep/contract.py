@@ -33,22 +33,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
-
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ByteSize,
-    ConfigDict,
-    Field,
-    SecretStr,
-    field_validator,
-)
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from cidrep.redaction import Redactor, excerpt
-from cidrep.timeutil import Rate, parse_duration, parse_rate
+from cidrep.sourcesettings import (
+    DEFAULT_MAX_RESPONSE,
+    MB,
+    Duration,
+    RateLimit,
+    SourceSettings,
+    credential_problem,
+)
+from cidrep.timeutil import Rate
 
 
 class Verdict(StrEnum):
@@ -200,110 +198,6 @@ class Http(Protocol):
     ) -> AbstractAsyncContextManager[StreamedResponse]: ...
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-RateLimit = Annotated[Rate, BeforeValidator(parse_rate)]
-
-MB = 1_000_000
-DEFAULT_MAX_RESPONSE = 50 * MB
-
-
-MAX_DURATIONS = {"interval": timedelta(days=366), "timeout": timedelta(hours=1)}
-
-
-def _days_or_hours(value: timedelta) -> str:
-    return f"{value.days}d" if value.days else f"{int(value.total_seconds() // 3600)}h"
-
-
-def credential_problem(value: str) -> str | None:
-    """Why a credential cannot be right, or None. Never quotes the credential.
-
-    Keys and tokens are printable ASCII without spaces; a trailing newline (pasted
-    from a file) or a non-ASCII look-alike would be sent as is and rejected by the
-    source with a confusing error, or show up escaped in messages.
-    """
-    if not value:
-        return None
-    if value != value.strip():
-        return "has leading or trailing whitespace (a pasted line break?); remove it"
-    if not value.isascii():
-        return "has a non-ASCII character; keys and tokens are plain ASCII"
-    if not value.isprintable() or any(c.isspace() for c in value):
-        return "has a space or control character; keys and tokens have none"
-    return None
-
-
-class SourceSettings(BaseModel):
-    """Options every ``[sources.<name>]`` section has; plugins subclass to add theirs.
-
-    Credentials belong in ``SecretStr`` fields: they are redacted from every message
-    and never stored.
-    """
-
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
-    enabled: bool = Field(default=True, description="run this source at all")
-    base_url: str = Field(default="", description="where to reach it (proxy, mirror, test)")
-    rate_limit: RateLimit = Field(default=Rate(1, 1), description="requests per second/minute")
-    concurrency: int = Field(default=2, ge=1, le=64, description="requests in flight at once")
-    interval: Duration = Field(default=timedelta(hours=24), description="how often a number is due")
-    timeout: Duration = Field(
-        default=timedelta(seconds=30), description="deadline for one whole request, body included"
-    )
-    max_response_bytes: ByteSize = Field(
-        default=ByteSize(DEFAULT_MAX_RESPONSE),
-        gt=0,
-        description='largest response body read, e.g. "50MB"; more is a source error',
-    )
-    max_attempts: int = Field(default=4, ge=1, le=20, description="tries per request")
-    backoff_initial: Duration = Field(
-        default=timedelta(seconds=1), description="first retry wait; doubles, plus jitter"
-    )
-    backoff_max: Duration = Field(default=timedelta(seconds=30), description="longest backoff")
-    retry_after_max: Duration = Field(
-        default=timedelta(minutes=5),
-        description="longest Retry-After honoured; longer means give up until next run",
-    )
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
-
-    @field_validator("interval", "timeout", mode="after")
-    @classmethod
-    def _bounded(cls, value: timedelta, info: Any) -> timedelta:
-        """Bounds that hold for every source, even where a plugin redefines the field."""
-        most = MAX_DURATIONS[info.field_name]
-        if value > most:
-            raise ValueError(f"must be at most {_days_or_hours(most)}")
-        return value
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _credentials(cls, value: Any) -> Any:
-        """Every ``SecretStr`` field, in any plugin's settings, is a plausible credential."""
-        if isinstance(value, SecretStr):
-            problem = credential_problem(value.get_secret_value())
-            if problem:
-                raise ValueError(problem)
-        return value
-
-    def secrets(self) -> list[str]:
-        """Every credential value, for redaction."""
-        found = []
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, SecretStr) and value.get_secret_value():
-                found.append(value.get_secret_value())
-        return found
-
-    def redactor(self) -> Redactor:
-        """A redactor for this source's own secrets (all their spellings)."""
-        return Redactor(self.secrets())
-
-
 class Checker:
     """Common declaration of every checker; subclass ``LookupChecker`` or ``FeedChecker``."""
 
@@ -358,6 +252,14 @@ class FeedChecker(Checker):
 # while those modules may themselves import this one (no import cycle), and the
 # contract stays cheap to import.
 _REEXPORTS = {
+    "Alert": "cidrep.channels",
+    "Channel": "cidrep.channels",
+    "ChannelHttp": "cidrep.channels",
+    "ChannelSettings": "cidrep.channels",
+    "DeliveryError": "cidrep.channels",
+    "Dispute": "cidrep.channels",
+    "SourceLine": "cidrep.channels",
+    "mask_url": "cidrep.channels",
     "Complaint": "cidrep.complaints",
     "ComplaintRule": "cidrep.complaints",
     "ComplaintRuleSettings": "cidrep.complaints",
@@ -368,6 +270,16 @@ _REEXPORTS = {
 
 
 if TYPE_CHECKING:  # what the lazy re-exports are, for readers and type checkers
+    from cidrep.channels import (
+        Alert,
+        Channel,
+        ChannelHttp,
+        ChannelSettings,
+        DeliveryError,
+        Dispute,
+        SourceLine,
+        mask_url,
+    )
     from cidrep.complaints import (
         Complaint,
         ComplaintRule,
@@ -390,6 +302,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Alert",
+    "Channel",
+    "ChannelHttp",
+    "ChannelSettings",
+    "DeliveryError",
+    "Dispute",
+    "SourceLine",
+    "mask_url",
     "DEFAULT_MAX_RESPONSE",
     "MB",
     "SEVERITY",

@@ -12,6 +12,10 @@ and implements::
     @hookimpl
     def register_checkers(register):
         register(MySourceChecker)
+
+    @hookimpl
+    def register_channels(register):
+        register(MyChannel)          # a cidrep.contract.Channel subclass
 """
 
 from __future__ import annotations
@@ -27,3 +31,8 @@ hookimpl = pluggy.HookimplMarker("cidrep")
 @hookspec
 def register_checkers(register: Callable[[type], None]) -> None:
     """Call ``register(CheckerClass)`` for each checker this plugin provides."""
+
+
+@hookspec
+def register_channels(register: Callable[[type], None]) -> None:
+    """Call ``register(ChannelClass)`` for each alert-channel type this plugin provides."""

@@ -1,4 +1,4 @@
-"""Loading checkers: built-ins and third-party packages through the same pluggy door.
+"""Loading checkers and alert channels: built-ins and third-party packages through the same pluggy door.
 
 Built-ins are listed in ``DEFAULT_PLUGINS`` and registered exactly like an
 entry-point plugin (the llm/datasette pattern), so nothing is special about them.
@@ -14,10 +14,17 @@ import os
 import pluggy
 
 from cidrep import hookspecs
+from cidrep.channels import Channel
 from cidrep.contract import Checker, FeedChecker, LookupChecker
 
 ENTRY_POINT_GROUP = "cidrep"
-DEFAULT_PLUGINS: tuple[str, ...] = ("cidrep_plugins.ftc", "cidrep_plugins.fcc")
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "cidrep_plugins.ftc",
+    "cidrep_plugins.fcc",
+    "cidrep_plugins.slack",
+    "cidrep_plugins.webhook",
+    "cidrep_plugins.apprise",
+)
 
 
 class PluginError(Exception):
@@ -61,17 +68,59 @@ def collect_checkers(pm: pluggy.PluginManager) -> dict[str, type[Checker]]:
     return dict(sorted(found.items()))
 
 
+def collect_channels(pm: pluggy.PluginManager) -> dict[str, type[Channel]]:
+    """Ask every plugin to register its channel types; types must be unique and valid."""
+    found: dict[str, type[Channel]] = {}
+
+    def register(cls: type) -> None:
+        if not (isinstance(cls, type) and issubclass(cls, Channel)):
+            raise PluginError(f"{cls!r} is not a Channel subclass")
+        for attr in ("type", "description", "disclosure"):
+            if not getattr(cls, attr, None):
+                raise PluginError(f"channel {cls.__name__} does not declare {attr!r}")
+        if not cls.type.isidentifier() or cls.type != cls.type.lower():
+            raise PluginError(f"channel type {cls.type!r} must be a lowercase identifier")
+        declared = cls.settings_model.model_fields["type"].annotation
+        if getattr(declared, "__args__", None) != (cls.type,):
+            raise PluginError(
+                f"channel {cls.__name__}: settings_model.type must be Literal[{cls.type!r}]"
+            )
+        if cls.type in found and found[cls.type] is not cls:
+            raise PluginError(f"two plugins register a channel type named {cls.type!r}")
+        found[cls.type] = cls
+
+    pm.hook.register_channels(register=register)
+    return dict(sorted(found.items()))
+
+
 _cache: dict[str, type[Checker]] | None = None
+_channel_cache: dict[str, type[Channel]] | None = None
+_manager: pluggy.PluginManager | None = None
+
+
+def _pm() -> pluggy.PluginManager:
+    global _manager
+    if _manager is None:
+        _manager = make_manager()
+    return _manager
 
 
 def get_checkers() -> dict[str, type[Checker]]:
     """All registered checker classes by name (loaded once per process)."""
     global _cache
     if _cache is None:
-        _cache = collect_checkers(make_manager())
+        _cache = collect_checkers(_pm())
     return _cache
 
 
+def get_channels() -> dict[str, type[Channel]]:
+    """All registered channel types by ``type`` (loaded once per process)."""
+    global _channel_cache
+    if _channel_cache is None:
+        _channel_cache = collect_channels(_pm())
+    return _channel_cache
+
+
 def reset_cache() -> None:
-    global _cache
-    _cache = None
+    global _cache, _channel_cache, _manager
+    _cache = _channel_cache = _manager = None

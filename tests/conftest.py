@@ -24,9 +24,9 @@ def isolated_paths(tmp_path, monkeypatch):
     monkeypatch.setenv("CIDREP_CONFIG", str(config))
     monkeypatch.setenv("CIDREP_DB", str(tmp_path / "cidrep.db"))
     # Only the built-in plugins: whatever else is installed must not change results.
-    monkeypatch.setenv("CIDREP_LOAD_PLUGINS", "cidrep_plugins.ftc,cidrep_plugins.fcc")
     from cidrep import plugins, redaction
 
+    monkeypatch.setenv("CIDREP_LOAD_PLUGINS", ",".join(plugins.DEFAULT_PLUGINS))
     plugins.reset_cache()
     redaction.clear()  # secrets registered by one test's config must not mask another's text
     yield tmp_path

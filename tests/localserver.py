@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 for integration tests (no network beyond loopback).
 
-Routes map a path (without query) to a handler ``fn(request) -> Reply``. Requests
-are recorded so tests can assert what was sent. Unknown paths answer 404.
+Routes map a path (without query) to a handler ``fn(request) -> Reply``. GET and
+POST requests (with their body) are recorded so tests can assert what was sent.
+Unknown paths answer 404.
 
 A ``Reply`` with ``chunks`` streams its body: each chunk is written after ``delay``
 seconds, with chunked transfer-encoding (or, with ``chunked=False``, no length and the
@@ -28,6 +29,7 @@ class Request:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    body: bytes = b""
 
 
 @dataclass
@@ -52,9 +54,17 @@ class LocalServer:
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self._answer("POST", self.rfile.read(length) if length else b"")
+
             def do_GET(self) -> None:
+                self._answer("GET", b"")
+
+            def _answer(self, method: str, body: bytes) -> None:
                 parts = urlsplit(self.path)
-                request = Request("GET", parts.path, parse_qs(parts.query), dict(self.headers))
+                headers = dict(self.headers)
+                request = Request(method, parts.path, parse_qs(parts.query), headers, body)
                 server.requests.append(request)
                 handler = server.routes.get(parts.path)
                 reply = handler(request) if handler else Reply(404, b"not found")

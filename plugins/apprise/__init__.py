@@ -1,0 +1,1 @@
+"""Built-in apprise alert channel (in progress)."""

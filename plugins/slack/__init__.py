@@ -1,0 +1,1 @@
+"""Built-in slack alert channel (in progress)."""

@@ -1,0 +1,1 @@
+"""Built-in webhook alert channel (in progress)."""
