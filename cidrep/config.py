@@ -24,6 +24,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from cidrep.channels import Channel
 from cidrep.config_errors import (
     ENV_PREFIX,
     format_settings_error,
@@ -31,7 +32,6 @@ from cidrep.config_errors import (
     is_complex,
     lookup,
 )
-from cidrep.channels import Channel
 from cidrep.contract import Checker, SourceSettings
 from cidrep.errors import ConfigError
 

@@ -1,4 +1,4 @@
-"""Loading checkers and alert channels: built-ins and third-party packages through the same pluggy door.
+"""Loading checkers and alert channels: built-ins and third-party packages, one door.
 
 Built-ins are listed in ``DEFAULT_PLUGINS`` and registered exactly like an
 entry-point plugin (the llm/datasette pattern), so nothing is special about them.

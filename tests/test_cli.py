@@ -96,12 +96,24 @@ def test_check_exit_codes(cli, config, code):
     assert result.exit_code == code, result.output
 
 
-def test_check_is_silent_when_clean_and_speaks_when_flagged(cli):
+def test_check_speaks_only_of_confirmed_changes(cli):
+    """Under cron: nothing while clean; a new flag once it is confirmed (confirm_after
+    = 2 checks in a row by default); nothing while it stays flagged; the recovery."""
     cli("numbers", "add", A, B)
     clean = cli("check", config_text="[sources.fakefeed]\nenabled = false\n")
     assert clean.output == ""
-    flagged = cli("check", "--force", config_text=FLAG_A)
-    assert "FLAGGED +1 202-555-0101  fake 'Spam Likely' (spam)" in flagged.output
+    first = cli("check", "--force", config_text=FLAG_A)
+    assert first.exit_code == 1 and first.output == ""  # one flagged check: not confirmed
+    second = cli("check", "--force")
+    assert second.output.startswith("FLAGGED ")
+    assert '+1 202-555-0101 flagged "Spam Likely" by fake' in second.output
+    assert len(second.output.splitlines()) == 1
+    same = cli("check", "--force")
+    assert same.exit_code == 1 and same.output == ""  # still flagged, nothing new
+    cli("check", "--force", config_text="[sources.fakefeed]\nenabled = false\n")
+    cleared = cli("check", "--force")
+    assert cleared.output.startswith("CLEARED ")
+    assert "+1 202-555-0101 is clean again after" in cleared.output
 
 
 def test_check_json_summary(cli):

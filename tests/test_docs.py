@@ -55,7 +55,7 @@ def test_example_config_is_valid_when_every_option_is_uncommented(tmp_path):
 
     lines = []
     for line in EXAMPLE.splitlines():
-        match = re.match(r"# ([a-z_]+ = .*)$", line)
+        match = re.match(r"# ([a-z_]+ = .*|\[channels\.[a-z]+\])$", line)
         lines.append(match.group(1) if match else line)
     text = "\n".join(lines).replace('app_token = ""', 'app_token = "x"')
     tomllib.loads(text)
@@ -64,3 +64,9 @@ def test_example_config_is_valid_when_every_option_is_uncommented(tmp_path):
     config.chmod(0o600)
     settings = load_config(config, get_checkers()).settings
     assert settings.sources.fcc.batch_size == 50
+    assert settings.alerts.renotify_after is not None
+    assert {name: c.type for name, c in settings.channels.items()} == {
+        "ops": "slack",
+        "siem": "webhook",
+        "email": "apprise",
+    }

@@ -10,6 +10,7 @@ import typer
 from cidrep.cli.context import print_json, state
 
 if TYPE_CHECKING:
+    from cidrep.check import CheckOutcome
     from cidrep.runner.engine import RunResult
 
 
@@ -29,12 +30,14 @@ def check(
     The exit code follows the state of the scope after the run (not what happened to
     be due): 0 nothing flagged and every source current, 1 something flagged, 3 a
     source failing or stale, 4 both, 2 usage/config error, 70 internal error,
-    74 database not writable, 75 another check is running. Silent when not run from a
-    terminal unless something was flagged or failed in this run.
+    74 database not writable, 75 another check is running. Not in a terminal (cron) it
+    prints only what changed in this run: new flags, recoveries, sources failing or
+    recovered, deliveries failing. A run with no change prints nothing.
     """
+    from cidrep.check import require_monitored, run_check
     from cidrep.errors import CidrepError
     from cidrep.lock import RunLock
-    from cidrep.runner.engine import CheckOptions, run_cycle
+    from cidrep.runner.engine import CheckOptions
     from cidrep.timeutil import utcnow
 
     st = state(ctx)
@@ -46,7 +49,7 @@ def check(
     account = st.scoped_account()
     numbers = [st.normalize(n) for n in number or []]
     if numbers:
-        _require_monitored(st, numbers, account)
+        require_monitored(st.db(), numbers, account["id"] if account else None)
     db_path = st.db_file
     with RunLock(db_path.with_name(db_path.name + ".lock")):
         options = CheckOptions(
@@ -58,27 +61,35 @@ def check(
             account_name=account["name"] if account else None,
         )
         with _progress(enabled=sys.stderr.isatty() and not as_json) as progress:
-            result = run_cycle(st.db(), settings, checkers, options, progress)
+            outcome = run_check(st.db(), settings, checkers, options, st.channel_types(), progress)
     if as_json:
-        print_json(result.as_dict())
-    elif sys.stdout.isatty() or result.flagged or result.errors:
-        typer.echo(render(result))
-    raise typer.Exit(int(result.exit_code))
+        print_json(outcome.as_dict())
+    else:
+        text = render_changes(outcome)
+        if sys.stdout.isatty():
+            text = "\n".join(t for t in (render(outcome.result), text) if t)
+        if text:
+            typer.echo(text)
+    raise typer.Exit(int(outcome.result.exit_code))
 
 
-def _require_monitored(st: Any, numbers: list[str], account: dict | None) -> None:
-    from cidrep.errors import CidrepError
-
-    marks = ",".join("?" * len(numbers))
-    sql = f"SELECT DISTINCT e164 FROM numbers WHERE e164 IN ({marks})"
-    params: list[Any] = list(numbers)
-    if account:
-        sql += " AND account_id = ?"
-        params.append(account["id"])
-    found = {r["e164"] for r in st.db().query(sql, params)}
-    missing = [n for n in numbers if n not in found]
-    if missing:
-        raise CidrepError(f"not monitored: {', '.join(missing)}")
+def render_changes(outcome: CheckOutcome) -> str:
+    """What changed in this run, one line each: the cron output. Empty when nothing
+    changed, even while numbers stay flagged (so cron mails only news)."""
+    lines = []
+    for change in outcome.changes:
+        if change.kind == "confirmed":
+            continue
+        kind = change.kind.replace("_", " ").upper()
+        line = f"{kind:<16} {change.title}"
+        if change.held:
+            line += f"  [held: {change.held}]"
+        elif change.channels:
+            line += f"  -> {', '.join(change.channels)}"
+        lines.append(line)
+    for problem in outcome.deliveries.failed:
+        lines.append(f"{'DELIVERY FAILING':<16} {problem}")
+    return "\n".join(lines)
 
 
 def render(result: RunResult) -> str:

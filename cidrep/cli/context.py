@@ -18,6 +18,7 @@ import typer
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+    from cidrep.channels import Channel
     from cidrep.config import BaseConfig, LoadedConfig
     from cidrep.contract import Checker
 
@@ -43,12 +44,29 @@ class AppState:
         except (PluginError, ImportError) as exc:
             raise CidrepError(f"cannot load plugins: {exc}") from None
 
+    def channel_types(self) -> dict[str, type[Channel]]:
+        from cidrep.errors import CidrepError
+        from cidrep.plugins import PluginError, get_channels
+
+        try:
+            return get_channels()
+        except (PluginError, ImportError) as exc:
+            raise CidrepError(f"cannot load plugins: {exc}") from None
+
+    def channels(self) -> dict[str, Channel]:
+        """Every configured channel (``[channels.<name>]``), enabled or not."""
+        from cidrep.alerts.routing import build_channels
+
+        return build_channels(self.settings.channels, self.channel_types())
+
     def loaded(self) -> LoadedConfig:
         if self._loaded is None:
             from cidrep.config import load_config
 
             overrides = {"db": self.db_path, "account": self.account_name}
-            self._loaded = load_config(self.config_path, self.checkers(), overrides)
+            self._loaded = load_config(
+                self.config_path, self.checkers(), overrides, self.channel_types()
+            )
             for warning in self._loaded.warnings:
                 typer.echo(warning, err=True)
         return self._loaded

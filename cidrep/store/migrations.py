@@ -177,3 +177,125 @@ def m002_current_state(db: Database) -> None:
             key, rows = current, []
         rows.append(row)
     flush()
+
+
+@migrations()
+def m003_alerts(db: Database) -> None:
+    """Alert state, the flips log and the delivery outbox.
+
+    - ``alert_sources``: the confirmed verdict per (number, source);
+    - ``alert_numbers``: per number, the quorum state, what was last announced, recent
+      flip times, flapping, mute and reminder;
+    - ``alert_sources_health``: per source, whether "source failing" was announced;
+    - ``flips``: every change, append-only (reports read it); ``alert`` holds the
+      message as sent, for the kinds that notify;
+    - ``deliveries``: one row per (flip, channel), written with the flip: the outbox;
+    - ``channel_state``: each channel's last success and failure;
+    - ``account_channels``: which channels an account's alerts go to;
+    - ``alert_marks``: where the last evaluation got to.
+
+    Existing state is seeded as already announced, so upgrading a database with
+    flagged numbers does not send a storm of alerts for old news.
+    """
+    db.executescript(
+        """
+        CREATE TABLE alert_sources (
+            number_id INTEGER NOT NULL REFERENCES numbers(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            state TEXT CHECK (state IS NULL OR state IN ('flagged', 'clean')),
+            since TEXT,
+            PRIMARY KEY (number_id, source)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE alert_numbers (
+            number_id INTEGER PRIMARY KEY REFERENCES numbers(id) ON DELETE CASCADE,
+            state TEXT CHECK (state IS NULL OR state IN ('flagged', 'clean')),
+            since TEXT,
+            notified TEXT,
+            notified_at TEXT,
+            flips TEXT NOT NULL DEFAULT '[]',
+            flapping_since TEXT,
+            muted_until TEXT,
+            reminded_at TEXT
+        );
+        CREATE INDEX alert_numbers_flapping ON alert_numbers (flapping_since)
+            WHERE flapping_since IS NOT NULL;
+        CREATE INDEX alert_numbers_muted ON alert_numbers (muted_until)
+            WHERE muted_until IS NOT NULL;
+        CREATE INDEX alert_numbers_flagged ON alert_numbers (notified_at)
+            WHERE state = 'flagged';
+
+        CREATE TABLE alert_sources_health (
+            source TEXT PRIMARY KEY,
+            failing INTEGER NOT NULL DEFAULT 0,
+            since TEXT,
+            last_error TEXT
+        );
+
+        CREATE TABLE flips (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            at TEXT NOT NULL,
+            run_id INTEGER,
+            kind TEXT NOT NULL,
+            number_id INTEGER REFERENCES numbers(id) ON DELETE CASCADE,
+            source TEXT,
+            old_state TEXT,
+            new_state TEXT,
+            held TEXT,
+            alert TEXT
+        );
+        CREATE INDEX flips_at ON flips (at);
+        CREATE INDEX flips_number ON flips (number_id, at);
+
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            flip_id INTEGER NOT NULL REFERENCES flips(id) ON DELETE CASCADE,
+            channel TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'delivered', 'failed', 'expired')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            next_try TEXT NOT NULL,
+            claimed_at TEXT,
+            delivered_at TEXT,
+            last_error TEXT,
+            UNIQUE (flip_id, channel)
+        );
+        CREATE INDEX deliveries_due ON deliveries (status, next_try);
+
+        CREATE TABLE channel_state (
+            channel TEXT PRIMARY KEY,
+            last_success TEXT,
+            last_failure TEXT,
+            last_error TEXT,
+            permanent INTEGER NOT NULL DEFAULT 0
+        );
+
+        CREATE TABLE account_channels (
+            account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            channel TEXT NOT NULL,
+            PRIMARY KEY (account_id, channel)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE alert_marks (
+            name TEXT PRIMARY KEY,
+            value TEXT
+        );
+
+        CREATE INDEX source_state_checked ON source_state (last_checked);
+
+        INSERT INTO alert_sources (number_id, source, state, since)
+            SELECT number_id, source, verdict, since FROM source_state
+            WHERE verdict IN ('flagged', 'clean');
+        INSERT INTO alert_numbers (number_id, state, since, notified, notified_at)
+            SELECT number_id,
+                   CASE WHEN max(state = 'flagged') THEN 'flagged' ELSE 'clean' END,
+                   min(since),
+                   CASE WHEN max(state = 'flagged') THEN 'flagged' ELSE 'clean' END,
+                   strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+            FROM alert_sources GROUP BY number_id;
+        INSERT INTO alert_marks (name, value)
+            SELECT 'evaluated', max(last_checked) FROM source_state;
+        """
+    )

@@ -216,3 +216,19 @@ def set_paused(db: Database, number_ids: Sequence[int], paused_at: str | None) -
             [paused_at, *number_ids],
         )
     return cursor.rowcount
+
+
+def missing_numbers(
+    db: Database, numbers: Sequence[str], account_id: int | None = None
+) -> list[str]:
+    """The E.164 numbers in ``numbers`` that are not monitored (in the account)."""
+    if not numbers:
+        return []
+    marks = ",".join("?" * len(numbers))
+    sql = f"SELECT DISTINCT e164 FROM numbers WHERE e164 IN ({marks})"
+    params: list[Any] = list(numbers)
+    if account_id is not None:
+        sql += " AND account_id = ?"
+        params.append(account_id)
+    found = {r["e164"] for r in db.query(sql, params)}
+    return [n for n in numbers if n not in found]

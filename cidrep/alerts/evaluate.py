@@ -1,0 +1,257 @@
+"""After a run: apply the alert rules to what changed and record flips and deliveries.
+
+One transaction: the confirmed-state rows, the per-number alert rows, every flip and
+every flip's deliveries, and the evaluation mark are written together, so a crash
+leaves either all of it or none (and the next run evaluates again: the rules give the
+same answer for the same state, so nothing is announced twice).
+
+Cost follows change: only source states checked since the last evaluation whose
+verdict differs from the confirmed one are read (an indexed query), plus the numbers
+whose hold (flapping, mute) may end or that are due a reminder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from cidrep.alerts import messages, routing
+from cidrep.alerts.rules import (
+    Confirmed,
+    FleetHealth,
+    Hysteresis,
+    NumberAlert,
+    Policy,
+    confirm,
+    decide,
+    quorum_state,
+    source_notice,
+)
+from cidrep.channels import Alert, Channel
+from cidrep.history import SourceState
+from cidrep.store import alert_state as store
+from cidrep.store import outbox
+from cidrep.store.database import write
+from cidrep.store.state import states_for
+from cidrep.timeutil import iso
+
+MARK = "evaluated"
+
+
+@dataclass
+class Change:
+    """One line of "what changed in this run" (``check``'s cron output)."""
+
+    kind: str
+    title: str
+    held: str | None = None
+    channels: list[str] = field(default_factory=list)
+    number: str | None = None
+    source: str | None = None
+
+
+def policy_of(settings: Any) -> Policy:
+    a = settings.alerts
+    return Policy(a.quorum, a.flap_max, a.flap_window, a.renotify_after, a.failing_after)
+
+
+def hysteresis_of(settings: Any, source: str) -> Hysteresis:
+    a, s = settings.alerts, settings.source(source)
+    return Hysteresis(s.confirm_after or a.confirm_after, s.recover_after or a.recover_after)
+
+
+class Evaluation:
+    def __init__(
+        self,
+        db: Database,
+        settings: Any,
+        in_service: Sequence[str],
+        channels: Mapping[str, Channel],
+        now: datetime,
+        run_id: int | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.in_service = list(in_service)
+        self.channels = channels
+        self.now = now
+        self.at = iso(now)
+        self.run_id = run_id
+        self.policy = policy_of(settings)
+        self.routes = store.routes(db)
+        self.changes: list[Change] = []
+
+    def run(self, stale_before: Mapping[str, str]) -> list[Change]:
+        """Evaluate; ``stale_before`` maps each source in service to its stale cutoff."""
+        with write(self.db):
+            changed_by = self._confirm_sources()
+            renotify = self.policy.renotify_after
+            sweep = store.sweep_ids(self.db, iso(self.now - renotify) if renotify else None)
+            self._decide_numbers(changed_by, sweep)
+            for source in self.in_service:
+                if source in stale_before:
+                    self._source_health(source, stale_before[source])
+            store.set_mark(self.db, MARK, self.at)
+        return self.changes
+
+    # -- per (number, source) ------------------------------------------------------
+
+    def _confirm_sources(self) -> dict[int, list[str]]:
+        """Confirm what changed; record a ``confirmed`` flip per real change."""
+        changed: dict[int, list[str]] = {}
+        saves = []
+        hyst = {s: hysteresis_of(self.settings, s) for s in self.in_service}
+        for row in store.changed_candidates(self.db, store.mark(self.db, MARK)):
+            source = row["source"]
+            if source not in hyst:
+                continue
+            prev = Confirmed(row["confirmed"], row["confirmed_since"])
+            new, flipped = confirm(prev, SourceState.from_row(row), hyst[source])
+            if new != prev:
+                saves.append((row["number_id"], source, new.state, new.since))
+            if flipped:
+                changed.setdefault(row["number_id"], []).append(source)
+                outbox.add_flip(
+                    self.db,
+                    key=messages.new_key(),
+                    at=self.at,
+                    kind="confirmed",
+                    run_id=self.run_id,
+                    number_id=row["number_id"],
+                    source=source,
+                    old_state=prev.state,
+                    new_state=new.state,
+                )
+            elif new != prev:  # a silent baseline: the number may need its clean state
+                changed.setdefault(row["number_id"], [])
+        store.save_confirmed(self.db, saves)
+        return changed
+
+    # -- per number ------------------------------------------------------------------
+
+    def _decide_numbers(self, changed_by: dict[int, list[str]], sweep: list[int]) -> None:
+        ids = sorted(set(changed_by) | set(sweep))
+        if not ids:
+            return
+        confirmed = store.confirmed_for(self.db, ids)
+        prev_rows = store.load_numbers(self.db, ids)
+        info = store.number_info(self.db, ids)
+        saves = []
+        for number_id in ids:
+            if number_id not in info:
+                continue
+            prev = _number_alert(prev_rows.get(number_id))
+            mine = {s: v for s, v in confirmed.get(number_id, {}).items() if s in self.in_service}
+            state = quorum_state(mine, len(self.in_service), self.policy.quorum)
+            decision = decide(prev, state, self.now, self.policy)
+            if decision.state != prev:
+                saves.append((number_id, asdict(decision.state)))
+            for notice in decision.notices:
+                self._number_notice(
+                    number_id,
+                    info[number_id],
+                    notice,
+                    prev,
+                    decision.state,
+                    changed_by.get(number_id, []),
+                )
+        store.save_numbers(self.db, saves)
+
+    def _number_notice(
+        self,
+        number_id: int,
+        info: dict[str, Any],
+        notice: Any,
+        prev: NumberAlert,
+        cur: NumberAlert,
+        changed_by: list[str],
+    ) -> None:
+        states = states_for(self.db, [number_id]).get(number_id, {})
+        states = {s: row for s, row in states.items() if s in self.in_service}
+        facts: dict[str, Any] = {}
+        if notice.kind == "flapping":
+            facts = {"flips": len(cur.flips), "window": _window(self.policy)}
+        alert = messages.number_alert(
+            notice.kind,
+            {**info, "since": cur.since},
+            states,
+            self.now,
+            changed_by=changed_by,
+            flagged_since=notice.flagged_since,
+            after=notice.after,
+            facts=facts,
+        )
+        channels = (
+            []
+            if notice.held
+            else routing.for_number(info["account_id"], self.channels, self.routes)
+        )
+        self._flip(
+            alert,
+            number_id=number_id,
+            held=notice.held,
+            channels=channels,
+            old=prev.state,
+            new=cur.state,
+        )
+
+    # -- per source --------------------------------------------------------------------
+
+    def _source_health(self, source: str, stale_before: str) -> None:
+        worst, failing, stale, error = store.fleet_health(self.db, source, stale_before)
+        fleet = FleetHealth(worst, failing, stale, error)
+        before = store.source_failing(self.db).get(source) or {}
+        was_failing = bool(before.get("failing"))
+        kind = source_notice(was_failing, fleet, self.policy.failing_after)
+        if kind is None:
+            return
+        facts: dict[str, Any] = {"numbers": failing + stale, "failing": failing, "stale": stale}
+        if kind == "source_failing":
+            facts["last_error"] = error
+        else:
+            facts["failing_for"] = messages.duration_text(before.get("since"), self.now)
+        store.save_source_failing(self.db, source, kind == "source_failing", self.at, error)
+        alert = messages.source_alert(kind, source, self.now, facts)
+        channels = routing.for_fleet(self.channels, self.routes)
+        self._flip(alert, source=source, channels=channels)
+
+    def _flip(
+        self,
+        alert: Alert,
+        *,
+        number_id: int | None = None,
+        source: str | None = None,
+        held: str | None = None,
+        channels: list[str],
+        old: str | None = None,
+        new: str | None = None,
+    ) -> None:
+        outbox.add_flip(
+            self.db,
+            key=alert.key,
+            at=alert.at,
+            kind=alert.kind,
+            run_id=self.run_id,
+            number_id=number_id,
+            source=source,
+            old_state=old,
+            new_state=new,
+            held=held,
+            alert=alert.as_dict(),
+            channels=channels,
+        )
+        self.changes.append(Change(alert.kind, alert.title, held, channels, alert.number, source))
+
+
+def _number_alert(row: dict[str, Any] | None) -> NumberAlert:
+    if row is None:
+        return NumberAlert()
+    return NumberAlert(**{**row, "flips": tuple(row["flips"])})
+
+
+def _window(policy: Policy) -> str:
+    return messages.span_text(policy.flap_window.total_seconds())

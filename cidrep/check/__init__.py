@@ -1,0 +1,78 @@
+"""The check capability: one run of the sources, then the alerts it gives rise to.
+
+``run_check`` is what ``cidrep check`` does under its lock: the check cycle
+(``cidrep.runner``), then the alert evaluation (``cidrep.alerts.evaluate``) over the
+state the cycle left, then the delivery of the outbox (``cidrep.alerts.delivery``).
+The exit code stays the cycle's (the state of the scope); alerts add what *changed*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from cidrep.alerts.delivery import DeliveryReport, deliver
+from cidrep.alerts.evaluate import Change, Evaluation
+from cidrep.alerts.routing import build_channels
+from cidrep.contract import Checker
+from cidrep.errors import CidrepError
+from cidrep.health import stale_before
+from cidrep.runner.engine import CheckOptions, Progress, RunResult, run_cycle
+from cidrep.store.numbers import missing_numbers
+from cidrep.timeutil import utcnow
+
+
+@dataclass
+class CheckOutcome:
+    result: RunResult
+    changes: list[Change]
+    deliveries: DeliveryReport
+
+    def as_dict(self) -> dict[str, Any]:
+        data = self.result.as_dict()
+        data["changes"] = [c.__dict__ for c in self.changes]
+        data["deliveries"] = self.deliveries.__dict__
+        return data
+
+
+def in_service(settings: Any, checkers: dict[str, type[Checker]]) -> list[str]:
+    """Sources that can give verdicts: enabled, and not skipped by their preflight
+    (no key configured). The quorum counts these."""
+    found = []
+    for name, cls in checkers.items():
+        source = settings.source(name)
+        if source.enabled and not cls(source).preflight():
+            found.append(name)
+    return found
+
+
+def require_monitored(db: Database, numbers: Sequence[str], account_id: int | None) -> None:
+    missing = missing_numbers(db, numbers, account_id)
+    if missing:
+        raise CidrepError(f"not monitored: {', '.join(missing)}")
+
+
+def run_check(
+    db: Database,
+    settings: Any,
+    checkers: dict[str, type[Checker]],
+    options: CheckOptions,
+    channel_types: dict[str, Any],
+    progress: Progress | None = None,
+) -> CheckOutcome:
+    """Run the cycle, evaluate alerts over its results, deliver what is due."""
+    result = run_cycle(db, settings, checkers, options, progress)
+    ran = {
+        s.source: stale_before(settings.source(s.source).interval, options.now)
+        for s in result.sources
+        if s.status != "skipped"
+    }
+    channels = build_channels(settings.channels, channel_types)
+    changes = Evaluation(
+        db, settings, in_service(settings, checkers), channels, options.now, result.run_id
+    ).run(ran)
+    report = deliver(db, channels, utcnow(), settings.alerts)
+    return CheckOutcome(result, changes, report)
