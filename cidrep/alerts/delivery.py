@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
@@ -175,3 +176,17 @@ async def send_now(channel: Channel, alert: Alert) -> None:
         await channel.send(alert, poster, time.time())
     finally:
         await poster.aclose()
+
+
+def deliver_locked(
+    db: Database, channels: Mapping[str, Channel], now: datetime, policy: Any, lock: Path
+) -> DeliveryReport | None:
+    """``deliver`` under the run lock (outside ``check``); None when a check holds it
+    (that check delivers what is due)."""
+    from cidrep.lock import LockHeld, RunLock
+
+    try:
+        with RunLock(lock):
+            return deliver(db, channels, now, policy)
+    except LockHeld:
+        return None

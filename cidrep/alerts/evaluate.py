@@ -30,6 +30,7 @@ from cidrep.alerts.rules import (
     decide,
     quorum_state,
     source_notice,
+    unmute,
 )
 from cidrep.channels import Alert, Channel
 from cidrep.history import SourceState
@@ -96,6 +97,25 @@ class Evaluation:
                 if source in stale_before:
                     self._source_health(source, stale_before[source])
             store.set_mark(self.db, MARK, self.at)
+        return self.changes
+
+    def unmute(self, number_ids: Sequence[int]) -> list[Change]:
+        """Lift the mute of these numbers now; notify only where the state differs
+        from what was last announced (``rules.unmute``)."""
+        with write(self.db):
+            prev_rows = store.load_numbers(self.db, number_ids)
+            info = store.number_info(self.db, list(prev_rows))
+            saves = []
+            for number_id, row in prev_rows.items():
+                prev = _number_alert(row)
+                decision = unmute(prev, self.now, self.policy)
+                if decision.state != prev:
+                    saves.append((number_id, asdict(decision.state)))
+                for notice in decision.notices:
+                    self._number_notice(
+                        number_id, info[number_id], notice, prev, decision.state, []
+                    )
+            store.save_numbers(self.db, saves)
         return self.changes
 
     # -- per (number, source) ------------------------------------------------------

@@ -60,7 +60,7 @@ def _version(value: bool) -> None:
 
 
 def make_app() -> typer.Typer:
-    from cidrep.cli import accounts, check, numbers, sources, views
+    from cidrep.cli import accounts, alerts, channels, check, numbers, sources, views
 
     app = typer.Typer(
         cls=_Group,
@@ -107,6 +107,11 @@ def make_app() -> typer.Typer:
     app.add_typer(numbers.app, name="numbers")
     app.add_typer(sources.app, name="sources")
     app.add_typer(accounts.app, name="accounts")
+    app.add_typer(alerts.app, name="alerts")
+    app.add_typer(channels.app, name="channels")
+    app.command("digest")(alerts.digest)
+    app.command("mute")(alerts.mute)
+    app.command("unmute")(alerts.unmute)
     return app
 
 

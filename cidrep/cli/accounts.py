@@ -16,12 +16,11 @@ def add(
     email: str | None = typer.Option(None, "--email", help="Optional contact email."),
 ) -> None:
     """Create an account. Only a name and optionally an email are kept."""
-    from cidrep.errors import CidrepError
     from cidrep.store.numbers import add_account
     from cidrep.timeutil import iso, utcnow
 
-    if email is not None and ("@" not in email or " " in email.strip()):
-        raise CidrepError(f"invalid email {email!r}")
+    if email is not None:
+        _check_email(email)
     st = state(ctx)
     account = add_account(st.db(), name, email.strip() if email else None, iso(utcnow()))
     typer.echo(f"created account {account['name']!r}")
@@ -45,3 +44,50 @@ def list_accounts(
             ["ACCOUNT", "EMAIL", "NUMBERS"],
         )
     )
+
+
+@app.command("set")
+def set_account(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Account name."),
+    channel: list[str] | None = typer.Option(
+        None, "--channel", "-c", help="Route this account's alerts here (repeatable)."
+    ),
+    clear_channels: bool = typer.Option(
+        False, "--clear-channels", help="Route to the global channels only."
+    ),
+    email: str | None = typer.Option(None, "--email", help="Change the contact email."),
+) -> None:
+    """Change an account: its alert routing (--channel) or its email.
+
+    An account's alerts go to its channels and to every global channel (one routed
+    to no account). --channel replaces the account's list.
+    """
+    from cidrep.alerts.routing import check_names
+    from cidrep.errors import CidrepError
+    from cidrep.store.alert_state import set_routes
+    from cidrep.store.numbers import get_account, set_email
+
+    if channel and clear_channels:
+        raise CidrepError("--channel and --clear-channels contradict each other")
+    if not channel and not clear_channels and email is None:
+        raise CidrepError("nothing to change: give --channel, --clear-channels or --email")
+    st = state(ctx)
+    db = st.db()
+    account = get_account(db, name)
+    if channel or clear_channels:
+        names = check_names(channel or [], st.channels())
+        set_routes(db, account["id"], names)
+        where = ", ".join(names) if names else "the global channels"
+        typer.echo(f"account {account['name']!r}: alerts go to {where}")
+    if email is not None:
+        _check_email(email)
+        set_email(db, account["id"], email.strip() or None)
+        typer.echo(f"account {account['name']!r}: email {'set' if email.strip() else 'cleared'}")
+
+
+def _check_email(email: str) -> None:
+    from cidrep.errors import CidrepError
+
+    if email.strip() and ("@" not in email or " " in email.strip()):
+        raise CidrepError(f"invalid email {email!r}")

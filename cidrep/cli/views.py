@@ -70,6 +70,20 @@ def status(
         rows = [r[:1] + r[2:] for r in rows]
         headers = headers[:1] + headers[2:]
     typer.echo(table(rows, headers))
+    _channel_problems(st, db)
+
+
+def _channel_problems(st: Any, db: Any) -> None:
+    """A line per alert channel that is failing: alerts may not be reaching anyone."""
+    from cidrep.alerts.channel_health import channel_rows
+
+    for row in channel_rows(db, st.channels()):
+        if row["health"] in ("failing", "unavailable"):
+            since = f" since {_short(row['last_failure'])} UTC" if row["last_failure"] else ""
+            typer.echo(
+                f"channel {row['name']} ({row['type']}) {row['health']}{since}: "
+                f"{row['last_error']}; {row['pending']} alert(s) waiting"
+            )
 
 
 def _stream_json(items: Iterable[dict[str, Any]]) -> None:

@@ -232,3 +232,8 @@ def missing_numbers(
         params.append(account_id)
     found = {r["e164"] for r in db.query(sql, params)}
     return [n for n in numbers if n not in found]
+
+
+def set_email(db: Database, account_id: int, email: str | None) -> None:
+    with write(db):
+        db.execute("UPDATE accounts SET email = ? WHERE id = ?", [email, account_id])
