@@ -26,6 +26,7 @@ import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 from cidrep_plugins.ftc.sample import write_sample
 
@@ -54,7 +55,7 @@ def verify(secret: bytes, header: str, body: bytes, tolerance: int = 300) -> boo
 class Receiver(BaseHTTPRequestHandler):
     """A webhook receiver standing in for the user's endpoint (Slack, SIEM, ...)."""
 
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
