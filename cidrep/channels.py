@@ -143,9 +143,13 @@ class ChannelHttp(Protocol):
 
 
 class ChannelSettings(BaseModel):
-    """Options every ``[channels.<name>]`` section has; channel types subclass it."""
+    """Options every ``[channels.<name>]`` section has; channel types subclass it.
 
-    model_config = ConfigDict(extra="forbid")
+    ``hide_input_in_errors``: a validation error never carries a value (a channel
+    URL is a secret), whoever prints it.
+    """
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     type: str
     enabled: bool = Field(default=True, description="send to this channel at all")

@@ -109,10 +109,13 @@ def record(
     error: str | None = None,
     next_try: str | None = None,
 ) -> None:
-    """End an attempt (only a row this process claimed: status 'sending')."""
+    """End an attempt (only a row this process claimed: status 'sending').
+
+    ``last_error`` keeps the latest problem even after a success (a delivery that
+    needed retries, or was re-sent after a crash, says so)."""
     with write(db):
         db.execute(
-            """UPDATE deliveries SET status = ?, last_error = ?,
+            """UPDATE deliveries SET status = ?, last_error = coalesce(?, last_error),
                next_try = coalesce(?, next_try),
                delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
                WHERE id = ? AND status = 'sending'""",
