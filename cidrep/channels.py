@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -160,30 +160,43 @@ class ChannelSettings(BaseModel):
     )
 
     def secrets(self) -> list[str]:
-        """Every secret value (URL, key), for redaction."""
-        return [
-            value.get_secret_value()
-            for name in type(self).model_fields
-            if isinstance(value := getattr(self, name), SecretStr) and value.get_secret_value()
-        ]
+        """Every secret value (URL, key) and the secret parts of secret URLs, for
+        redaction."""
+        found = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                found.append(value.get_secret_value())
+                found += url_secret_parts(value.get_secret_value())
+        return found
 
 
 def mask_url(url: str) -> str:
-    """A URL shown without its secret parts: scheme, host and the first path segment.
+    """A URL shown without its secret parts: scheme, host and port only.
 
-    ``https://hooks.slack.com/services/T000/B000/XXXX`` -> ``https://hooks.slack.com/services/***``.
-    Userinfo, query and the rest of the path are never shown.
+    ``https://hooks.slack.com/services/T000/B000/XXXX`` -> ``https://hooks.slack.com/***``.
+    Userinfo, path and query are never shown: in many services a single path segment
+    is the credential (``https://ntfy.sh/<topic>``, ``https://webhook.site/<uuid>``).
     """
     parts = urlsplit(url)
-    if not parts.scheme:
+    if not parts.scheme or not parts.hostname:
         return "***"
-    host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
-    first = parts.path.strip("/").split("/")[0] if parts.path.strip("/") else ""
-    shown = f"{parts.scheme}://{host}{port}"
-    if first:
-        shown += f"/{first}"
+    shown = f"{parts.scheme}://{parts.hostname}{port}"
     return shown + "/***" if (parts.path.strip("/") or parts.query) else shown
+
+
+def url_secret_parts(value: str) -> list[str]:
+    """The parts of a secret URL that are secrets on their own (for redaction): its
+    password, path, path segments and query values of 6 characters or more. A server
+    echoing only its path (``/services/T0/B0/XXXX``) is then redacted too."""
+    parts = urlsplit(value)
+    if not parts.scheme or not parts.netloc:
+        return []
+    found = [parts.password or "", parts.path if len(parts.path) > 1 else ""]
+    found += [seg for seg in parts.path.split("/") if len(seg) >= 6]
+    found += [v for _, v in parse_qsl(parts.query) if len(v) >= 6]
+    return [f for f in dict.fromkeys(found) if f]
 
 
 class Channel:

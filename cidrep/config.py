@@ -24,7 +24,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from cidrep.channels import Channel
+from cidrep.channels import Channel, ChannelSettings
 from cidrep.config_errors import (
     ENV_PREFIX,
     format_settings_error,
@@ -242,7 +242,9 @@ def secret_values(model: BaseModel) -> list[str]:
         value = getattr(model, name, None)
         values = list(value.values()) if isinstance(value, dict) else [value]
         for item in values:
-            if isinstance(item, SecretStr):
+            if isinstance(item, ChannelSettings):
+                found.extend(item.secrets())  # with the secret parts of channel URLs
+            elif isinstance(item, SecretStr):
                 if item.get_secret_value():
                     found.append(item.get_secret_value())
             elif isinstance(item, BaseModel):

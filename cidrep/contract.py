@@ -260,6 +260,7 @@ _REEXPORTS = {
     "Dispute": "cidrep.channels",
     "SourceLine": "cidrep.channels",
     "mask_url": "cidrep.channels",
+    "url_secret_parts": "cidrep.channels",
     "Complaint": "cidrep.complaints",
     "ComplaintRule": "cidrep.complaints",
     "ComplaintRuleSettings": "cidrep.complaints",
@@ -279,6 +280,7 @@ if TYPE_CHECKING:  # what the lazy re-exports are, for readers and type checkers
         Dispute,
         SourceLine,
         mask_url,
+        url_secret_parts,
     )
     from cidrep.complaints import (
         Complaint,
@@ -337,4 +339,5 @@ __all__ = [
     "hookimpl",
     "mask_url",
     "nanp_digits",
+    "url_secret_parts",
 ]

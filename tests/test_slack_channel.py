@@ -269,7 +269,17 @@ def test_bad_url_is_refused_without_echoing_it(url: str) -> None:
 
 
 def test_target_is_masked() -> None:
-    assert channel().target() == "https://hooks.slack.com/services/***"
+    assert channel().target() == "https://hooks.slack.com/***"
+
+
+def test_every_secret_part_of_the_url_is_redacted() -> None:
+    """A server echoing only the path (or one segment) of the webhook URL is redacted."""
+    from cidrep.contract import Redactor
+
+    url = "https://hooks.slack.com/services/T0/B0/XYZSECRET"
+    redact = Redactor(channel(url).settings.secrets())
+    for echoed in ("/services/T0/B0/XYZSECRET", "token XYZSECRET invalid", "T0/B0/XYZSECRET"):
+        assert "XYZSECRET" not in redact(echoed)
 
 
 def test_slack_is_registered_as_a_channel_only() -> None:
