@@ -188,15 +188,21 @@ def mask_url(url: str) -> str:
 
 def url_secret_parts(value: str) -> list[str]:
     """The parts of a secret URL that are secrets on their own (for redaction): its
-    password, path, path segments and query values of 6 characters or more. A server
-    echoing only its path (``/services/T0/B0/XXXX``) is then redacted too."""
+    password, its path, and the path segments and query values that look like tokens
+    (16+ characters, or 8+ with a digit). A server echoing only its path or a token
+    (``/services/T0/B0/XXXX``) is then redacted too, while plain words of the path
+    (``services``, ``hooks``) are not blanked out of every message."""
     parts = urlsplit(value)
     if not parts.scheme or not parts.netloc:
         return []
     found = [parts.password or "", parts.path if len(parts.path) > 1 else ""]
-    found += [seg for seg in parts.path.split("/") if len(seg) >= 6]
-    found += [v for _, v in parse_qsl(parts.query) if len(v) >= 6]
+    found += [seg for seg in parts.path.split("/") if _tokenish(seg)]
+    found += [v for _, v in parse_qsl(parts.query) if _tokenish(v)]
     return [f for f in dict.fromkeys(found) if f]
+
+
+def _tokenish(text: str) -> bool:
+    return len(text) >= 16 or (len(text) >= 8 and any(c.isdigit() for c in text))
 
 
 class Channel:
