@@ -137,8 +137,22 @@ def main() -> None:
     first = timed("ftc first run (parse 1 file, match, assess 10k)", lambda: cycle(ftc))
     s = first.sources[1]
     print(f"  stats: {s.stats}; verdicts: {s.verdicts}")
+
+    def alerts(run_id: int):  # type: ignore[no-untyped-def]
+        from cidrep.alerts.evaluate import Evaluation
+        from cidrep.health import stale_before
+
+        settings = load_config(work / "c.toml", get_checkers()).settings
+        ftc_stale = {"ftc": stale_before(settings.source("ftc").interval, NOW)}
+        return Evaluation(db, settings, ["ftc"], {}, NOW, run_id).run(ftc_stale)
+
+    changes = timed("alert evaluation after the first run", lambda: alerts(first.run_id))
+    kinds = [c.kind for c in changes]
+    print(f"  flips: {len(kinds):,} ({kinds.count('flagged'):,} flagged alerts)")
     second = timed("ftc forced re-run (re-read, run-length extend)", lambda: cycle(ftc, force=True))
     print(f"  verdicts: {second.sources[1].verdicts}")
+    again = timed("alert evaluation after it (nothing changed)", lambda: alerts(second.run_id))
+    print(f"  flips: {len(again)}")
     rows = db.execute("SELECT count(*), sum(checks) FROM observations").fetchone()
     print(f"  observation rows: {rows[0]:,} for {rows[1]:,} checks")
 
