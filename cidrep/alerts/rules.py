@@ -65,7 +65,9 @@ def confirm(prev: Confirmed | None, now: SourceState, h: Hysteresis) -> tuple[Co
     """The confirmed state after the source's current state ``now``; True if it changed.
 
     ``now.verdict`` is the latest real verdict and ``now.streak`` how many real checks
-    in a row gave it (errors change neither). ``unknown`` is not a judgement.
+    in a row gave it (errors change neither). ``unknown`` is not a judgement: it never
+    flips, but it is a real answer, so it ends a streak (flagged, unknown, flagged
+    counts as one flagged check in a row).
 
     =================  ==============  =============================  ===============
     confirmed before   verdict now     streak                         result
@@ -111,6 +113,7 @@ class NumberAlert:
     nothing yet, which counts as clean). ``flips``: times of recent state changes
     (within ``flap_window``). ``flapping_since``: set while per-flip alerts are held.
     ``muted_until``: alerts held until then. ``reminded_at``: the last reminder.
+    ``flagged_at``: when it last became flagged (kept after it clears).
     """
 
     state: str | None = None
@@ -121,6 +124,7 @@ class NumberAlert:
     flapping_since: str | None = None
     muted_until: str | None = None
     reminded_at: str | None = None
+    flagged_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,7 @@ def quorum_state(confirmed: dict[str, str | None], enabled: int, quorum: int) ->
     ==============================================  ========
     sources confirmed flagged                       state
     ==============================================  ========
-    >= min(quorum, enabled sources)                 flagged
+    >= max(1, min(quorum, enabled sources))         flagged
     fewer, and at least one source confirmed        clean
     no source has confirmed anything               none
     ==============================================  ========
@@ -172,14 +176,16 @@ def _announced(state: str | None) -> str:
 def decide(prev: NumberAlert | None, state: str | None, now: datetime, p: Policy) -> Decision:
     """The number's next alert state and its notices, given its quorum ``state`` now.
 
-    A change of state (the first is ``none → flagged``; ``none → clean`` is a silent
-    baseline) is recorded in ``flips`` and then, in this order:
+    First, time passes: a mute whose ``muted_until`` has come ends, and a flapping
+    spell with no flip within ``flap_window`` ends (it is over whatever happens next).
+    Then a change of state (the first is ``none → flagged``; ``none → clean`` is a
+    silent baseline) is recorded in ``flips`` and, in this order:
 
     ===================================  ===============================================
     when                                 notice
     ===================================  ===============================================
-    flips in flap_window > flap_max,     ``flapping`` (sent), and the change is held
-    not flapping yet                     ("flapping"); flapping_since = now
+    flips in flap_window > flap_max,     ``flapping`` (held too while muted), and the
+    not flapping yet                     change is held ("flapping"); flapping_since=now
     flapping                             the change is held ("flapping")
     muted (muted_until > now)            the change is held ("muted")
     otherwise                            ``flagged`` / ``cleared``; notified = state
@@ -190,70 +196,76 @@ def decide(prev: NumberAlert | None, state: str | None, now: datetime, p: Policy
     ===================================  ===============================================
     when                                 notice
     ===================================  ===============================================
-    flapping, no flip for flap_window    flapping ends; if state != notified:
-                                         ``flagged``/``cleared`` after "flapping"
-    mute expired                         mute ends; if state != notified (and not
-                                         flapping): ``flagged``/``cleared`` after "mute"
+    flapping ended, or mute ended and    if state != notified: ``flagged``/``cleared``
+    not flapping                         after "flapping"/"mute"; if the same: nothing
+                                         (and the reminder clock restarts now)
     flagged, notified flagged, not held, ``reminder``; reminded_at = now
     renotify_after since the last notice
     otherwise                            nothing
     ===================================  ===============================================
 
     "notified" None counts as clean: a number nobody heard about is clean to them.
-    A ``cleared`` notice carries when the number became flagged (for "flagged for").
+    Every ``cleared`` notice carries when the flag began, for "flagged for": the
+    number's ``flagged_at`` (it last became flagged), or for a late one the earlier
+    of that and when the flag was told.
     """
     prev = prev or NumberAlert()
     t = iso(now)
     notices: list[Notice] = []
     cur = prev
-    if cur.muted_until is not None and cur.muted_until <= t:
-        cur = replace(cur, muted_until=None)
+    released = None
     window_start = iso(now - p.flap_window)
     flips = tuple(f for f in cur.flips if f > window_start)
+    cur = replace(cur, flips=flips)
+    if cur.flapping_since is not None and not flips:
+        cur = replace(cur, flapping_since=None)
+        released = "flapping"
+    if cur.muted_until is not None and cur.muted_until <= t:
+        cur = replace(cur, muted_until=None)
+        released = released or "mute"
 
     changed = state != cur.state and not (cur.state is None and state == CLEAN)
     if state is None and cur.state is not None:
         changed = False  # sources lost their confirmed state (removed): keep what was
         state = cur.state
     if changed:
-        flagged_since = cur.since if cur.state == FLAGGED else None
+        flagged_since = (cur.flagged_at or cur.since) if cur.state == FLAGGED else None
         flips = (*flips, t)
         cur = replace(cur, state=state, since=t, flips=flips)
+        if state == FLAGGED:
+            cur = replace(cur, flagged_at=t)
         kind = "flagged" if state == FLAGGED else "cleared"
+        muted = cur.muted_until is not None
         if cur.flapping_since is None and len(flips) > p.flap_max:
             cur = replace(cur, flapping_since=t)
-            notices.append(Notice("flapping"))
+            notices.append(Notice("flapping", held="muted" if muted else None))
             notices.append(Notice(kind, held="flapping", flagged_since=flagged_since))
         elif cur.flapping_since is not None:
             notices.append(Notice(kind, held="flapping", flagged_since=flagged_since))
-        elif cur.muted_until is not None:
+        elif muted:
             notices.append(Notice(kind, held="muted", flagged_since=flagged_since))
         else:
             cur = replace(cur, notified=state, notified_at=t, reminded_at=None)
             notices.append(Notice(kind, flagged_since=flagged_since))
         return Decision(cur, notices)
 
-    cur = replace(cur, flips=flips)
     if cur.state is None and state == CLEAN:  # the silent baseline of a clean number
         cur = replace(cur, state=CLEAN, since=t)
-    released = None
-    if cur.flapping_since is not None and not flips:
-        cur = replace(cur, flapping_since=None)
-        released = "flapping"
-    if prev.muted_until is not None and cur.muted_until is None and cur.flapping_since is None:
-        released = released or "mute"
-    if released and _announced(cur.state) != _announced(cur.notified):
-        kind = "flagged" if cur.state == FLAGGED else "cleared"
-        flagged_since = _flagged_since(prev, cur)
-        cur = replace(cur, notified=cur.state, notified_at=t, reminded_at=None)
-        notices.append(Notice(kind, after=released, flagged_since=flagged_since))
+    held = cur.muted_until is not None or cur.flapping_since is not None
+    if released and not held:
+        if _announced(cur.state) != _announced(cur.notified):
+            kind = "flagged" if cur.state == FLAGGED else "cleared"
+            flagged_since = _told_flag_began(cur) if kind == "cleared" else None
+            cur = replace(cur, notified=cur.state, notified_at=t, reminded_at=None)
+            notices.append(Notice(kind, after=released, flagged_since=flagged_since))
+        elif cur.state == FLAGGED:
+            cur = replace(cur, reminded_at=t)  # told already: remind from now on
         return Decision(cur, notices)
     if (
         p.renotify_after is not None
         and cur.state == FLAGGED
         and cur.notified == FLAGGED
-        and cur.muted_until is None
-        and cur.flapping_since is None
+        and not held
     ):
         last = cur.reminded_at or cur.notified_at
         if last is not None and parse_iso(last) + p.renotify_after <= now:
@@ -262,11 +274,12 @@ def decide(prev: NumberAlert | None, state: str | None, now: datetime, p: Policy
     return Decision(cur, notices)
 
 
-def _flagged_since(prev: NumberAlert, cur: NumberAlert) -> str | None:
-    """For a late ``cleared``: when the flag that was announced began."""
-    if cur.state == CLEAN and prev.notified == FLAGGED:
-        return prev.notified_at
-    return None
+def _told_flag_began(cur: NumberAlert) -> str | None:
+    """For a late ``cleared``: when the flag the team was told about began. The
+    earlier of when it was told (a flag that flapped since) and when the number last
+    became flagged (a flag told late, after a mute)."""
+    known = [x for x in (cur.notified_at, cur.flagged_at) if x]
+    return min(known) if cur.notified == FLAGGED and known else None
 
 
 def mute(prev: NumberAlert | None, until: str) -> NumberAlert:

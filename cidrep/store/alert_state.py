@@ -23,6 +23,7 @@ NUMBER_COLUMNS = (
     "flapping_since",
     "muted_until",
     "reminded_at",
+    "flagged_at",
 )
 
 

@@ -216,7 +216,8 @@ def m003_alerts(db: Database) -> None:
             flips TEXT NOT NULL DEFAULT '[]',
             flapping_since TEXT,
             muted_until TEXT,
-            reminded_at TEXT
+            reminded_at TEXT,
+            flagged_at TEXT
         );
         CREATE INDEX alert_numbers_flapping ON alert_numbers (flapping_since)
             WHERE flapping_since IS NOT NULL;
@@ -288,12 +289,13 @@ def m003_alerts(db: Database) -> None:
         INSERT INTO alert_sources (number_id, source, state, since)
             SELECT number_id, source, verdict, since FROM source_state
             WHERE verdict IN ('flagged', 'clean');
-        INSERT INTO alert_numbers (number_id, state, since, notified, notified_at)
+        INSERT INTO alert_numbers (number_id, state, since, notified, notified_at, flagged_at)
             SELECT number_id,
                    CASE WHEN max(state = 'flagged') THEN 'flagged' ELSE 'clean' END,
                    min(since),
                    CASE WHEN max(state = 'flagged') THEN 'flagged' ELSE 'clean' END,
-                   strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                   strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),
+                   min(CASE WHEN state = 'flagged' THEN since END)
             FROM alert_sources GROUP BY number_id;
         INSERT INTO alert_marks (name, value)
             SELECT 'evaluated', max(last_checked) FROM source_state;
