@@ -54,6 +54,8 @@ def format_validation_error(
                 loc, reason = loc[:2], "channel names are lowercase letters, digits, - and _"
         key = ".".join(loc)
         origin = _origin(loc, path, data, flags or {})
+        if err["type"] == "missing" and len(loc) > 1 and lookup(data, loc[:-1]):
+            origin, reason = f"config file {path}", "missing (required)"
         if err["type"] == "extra_forbidden":
             if len(loc) == 2 and loc[0] == "sources":
                 known = ", ".join(checkers) or "none"

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from sqlite_utils import Database
+
 from cidrep.channels import Channel, ChannelSettings
 from cidrep.errors import CidrepError
 
@@ -52,3 +54,15 @@ def check_names(names: Sequence[str], channels: Mapping[str, Channel]) -> list[s
             known = ", ".join(channels) or "none configured"
             raise CidrepError(f"unknown channel {name!r} (configured: {known})")
     return list(dict.fromkeys(names))
+
+
+def set_account_channels(
+    db: Database, account_id: int, names: Sequence[str], channels: Mapping[str, Channel]
+) -> list[str]:
+    """Route an account's alerts to ``names``; returns the channels this made global
+    (routed to no account any more), which the user should hear about."""
+    from cidrep.store import alert_state
+
+    before = set(global_channels(channels, alert_state.routes(db)))
+    alert_state.set_routes(db, account_id, names)
+    return sorted(set(global_channels(channels, alert_state.routes(db))) - before)

@@ -39,6 +39,8 @@ class _Group(TyperGroup):
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
         except Exception as exc:
+            if _from_the_cli_library(exc):  # a usage error: click prints it, exit 2
+                raise
             logging.getLogger("cidrep").debug("internal error", exc_info=True)
             text = " ".join(redact(f"{type(exc).__name__}: {exc}").split())[:300]
             typer.echo(
@@ -51,6 +53,12 @@ class _Group(TyperGroup):
             obj = ctx.obj
             if isinstance(obj, AppState):
                 obj.close()
+
+
+def _from_the_cli_library(exc: Exception) -> bool:
+    """Usage errors (missing option, unknown option) come from click, or from the copy
+    of click that newer typer versions ship (not a ``click.ClickException``)."""
+    return type(exc).__module__.split(".")[0] in ("click", "typer")
 
 
 def _version(value: bool) -> None:

@@ -63,9 +63,8 @@ def set_account(
     An account's alerts go to its channels and to every global channel (one routed
     to no account). --channel replaces the account's list.
     """
-    from cidrep.alerts.routing import check_names
+    from cidrep.alerts.routing import check_names, set_account_channels
     from cidrep.errors import CidrepError
-    from cidrep.store.alert_state import set_routes
     from cidrep.store.numbers import get_account, set_email
 
     if channel and clear_channels:
@@ -76,8 +75,14 @@ def set_account(
     db = st.db()
     account = get_account(db, name)
     if channel or clear_channels:
-        names = check_names(channel or [], st.channels())
-        set_routes(db, account["id"], names)
+        channels = st.channels()
+        names = check_names(channel or [], channels)
+        for name in set_account_channels(db, account["id"], names, channels):
+            typer.echo(
+                f"note: channel {name!r} is now routed to no account, so it is global: "
+                "it hears every account's alerts",
+                err=True,
+            )
         where = ", ".join(names) if names else "the global channels"
         typer.echo(f"account {account['name']!r}: alerts go to {where}")
     if email is not None:
