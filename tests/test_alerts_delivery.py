@@ -180,9 +180,9 @@ def test_mute_then_unmute_with_the_state_unchanged_sends_nothing(cli, tmp_path):
         cli("check", "--force", config_text=config(server.url, [], calm))  # cleared while muted
         out = cli("unmute", A).output
         assert "1 alert(s)" in out and "CLEARED" in out
-        assert len(posts(server)) == 2 and "after a mute" in json.loads(posts(server)[1].body)[
-            "text"
-        ]
+        assert (
+            len(posts(server)) == 2 and "after a mute" in json.loads(posts(server)[1].body)["text"]
+        )
 
 
 def test_sigkill_between_send_and_record_resends_at_most_once_with_one_key(tmp_path):
