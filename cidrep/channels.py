@@ -183,7 +183,8 @@ def mask_url(url: str) -> str:
         return "***"
     port = f":{parts.port}" if parts.port else ""
     shown = f"{parts.scheme}://{parts.hostname}{port}"
-    return shown + "/***" if (parts.path.strip("/") or parts.query) else shown
+    hidden = parts.path.strip("/") or parts.query or parts.username
+    return shown + "/***" if hidden else shown
 
 
 def url_secret_parts(value: str) -> list[str]:

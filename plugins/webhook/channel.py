@@ -168,14 +168,6 @@ class WebhookChannel(Channel):
     settings_model: ClassVar[type[ChannelSettings]] = WebhookSettings
     settings: WebhookSettings
 
-    def target(self) -> str:
-        """Scheme and host only. Unlike ``mask_url``, not the first path segment: in
-        many webhook URLs that segment is the token (``https://webhook.site/<uuid>``)."""
-        parts = urlsplit(self.settings.url.get_secret_value())
-        port = f":{parts.port}" if parts.port else ""
-        hidden = parts.path.strip("/") or parts.query or parts.username
-        return f"{parts.scheme}://{parts.hostname}{port}" + ("/***" if hidden else "")
-
     def render(self, alert: Alert, now: float) -> dict[str, Any]:
         """The document and headers ``send`` posts at unix time ``now`` (pure).
 
