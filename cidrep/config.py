@@ -225,7 +225,7 @@ def load_config(
     register(secret_values(settings))
     loaded = LoadedConfig(settings=settings, path=path, file_exists=exists)
     if exists:
-        loaded.warnings.extend(permission_warnings(path, data, settings_cls))
+        loaded.warnings.extend(permission_warnings(path, data, settings_cls, settings))
     return loaded
 
 
@@ -270,12 +270,12 @@ def _secret_fields(settings_cls: type[BaseModel]) -> set[tuple[str, ...]]:
 
 
 def permission_warnings(
-    path: Path, data: dict[str, Any], settings_cls: type[BaseModel]
+    path: Path, data: dict[str, Any], settings_cls: type[BaseModel], settings: BaseConfig
 ) -> list[str]:
     """Warn when a config file holding secrets is readable by group or others.
 
-    Secrets are the ``SecretStr`` keys of sources and any key of a channel but its
-    type and options (URLs and HMAC keys are secrets).
+    Secrets are the ``SecretStr`` keys of the settings model, and of each configured
+    channel's own model (its type decides which keys are secret).
     """
     if os.name != "posix":
         return []
@@ -288,14 +288,13 @@ def permission_warnings(
     present = sorted(
         ".".join(loc) for loc in _secret_fields(settings_cls) if lookup(data, list(loc))
     )
-    channels = data.get("channels")
-    if isinstance(channels, dict):
+    from cidrep.alerts.settings import channel_settings
+
+    for name, channel in sorted(channel_settings(settings).items()):
         present += sorted(
             f"channels.{name}.{key}"
-            for name, section in channels.items()
-            if isinstance(section, dict)
-            for key in section
-            if key in ("url", "secret")
+            for (key,) in _secret_fields(type(channel))
+            if lookup(data, ["channels", name, key])
         )
     if not present:
         return []

@@ -14,11 +14,8 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+from clitools import cli_invoker
 from localserver import LocalServer, Reply
-from typer.testing import CliRunner
-
-from cidrep.cli import make_app
-from cidrep.plugins import reset_cache
 
 A, B, C, D = "+12025550101", "+12025550102", "+12025550103", "+12025550104"
 SLACK_TOKEN = "SEKRETslack123"
@@ -47,16 +44,7 @@ def leaks(blob: str | bytes) -> list[str]:
 
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
-    monkeypatch.setenv("CIDREP_LOAD_PLUGINS", PLUGINS)
-    reset_cache()
-    config = tmp_path / "config.toml"
-
-    def invoke(*args: str, config_text: str | None = None):
-        if config_text is not None:
-            config.write_text(config_text)
-        return CliRunner().invoke(make_app(), list(args), catch_exceptions=False)
-
-    return invoke
+    return cli_invoker(tmp_path, monkeypatch, PLUGINS)
 
 
 def config(url: str, flag: list[str]) -> str:

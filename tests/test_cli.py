@@ -5,26 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
-
-from cidrep.cli import make_app
-from cidrep.plugins import reset_cache
+from clitools import cli_invoker
 
 A, B = "+12025550101", "+12025550102"
 
 
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
-    monkeypatch.setenv("CIDREP_LOAD_PLUGINS", "fake_sources")
-    reset_cache()
-    config = tmp_path / "config.toml"
-
-    def invoke(*args: str, config_text: str | None = None):
-        if config_text is not None:
-            config.write_text(config_text)
-        return CliRunner().invoke(make_app(), list(args), catch_exceptions=False)
-
-    return invoke
+    return cli_invoker(tmp_path, monkeypatch, "fake_sources")
 
 
 FLAG_A = f'[sources.fakefeed]\nenabled = false\n[sources.fake]\nflag = ["{A}"]\n'

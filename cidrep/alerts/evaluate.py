@@ -12,7 +12,7 @@ whose hold (flapping, mute) may end or that are due a reminder.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,8 +22,10 @@ from sqlite_utils import Database
 from cidrep.alerts import messages, routing
 from cidrep.alerts.rules import (
     Confirmed,
+    Decision,
     FleetHealth,
     Hysteresis,
+    Notice,
     NumberAlert,
     Policy,
     confirm,
@@ -103,19 +105,7 @@ class Evaluation:
         """Lift the mute of these numbers now; notify only where the state differs
         from what was last announced (``rules.unmute``)."""
         with write(self.db):
-            prev_rows = store.load_numbers(self.db, number_ids)
-            info = store.number_info(self.db, list(prev_rows))
-            saves = []
-            for number_id, row in prev_rows.items():
-                prev = _number_alert(row)
-                decision = unmute(prev, self.now, self.policy)
-                if decision.state != prev:
-                    saves.append((number_id, asdict(decision.state)))
-                for notice in decision.notices:
-                    self._number_notice(
-                        number_id, info[number_id], notice, prev, decision.state, []
-                    )
-            store.save_numbers(self.db, saves)
+            self._apply(number_ids, lambda _id, prev: unmute(prev, self.now, self.policy), {})
         return self.changes
 
     # -- per (number, source) ------------------------------------------------------
@@ -158,39 +148,56 @@ class Evaluation:
         if not ids:
             return
         confirmed = store.confirmed_for(self.db, ids)
+
+        def judge(number_id: int, prev: NumberAlert) -> Decision:
+            mine = {s: v for s, v in confirmed.get(number_id, {}).items() if s in self.in_service}
+            state = quorum_state(mine, len(self.in_service), self.policy.quorum)
+            return decide(prev, state, self.now, self.policy)
+
+        self._apply(ids, judge, changed_by)
+
+    def _apply(
+        self,
+        ids: Sequence[int],
+        judge: Callable[[int, NumberAlert], Decision],
+        changed_by: dict[int, list[str]],
+    ) -> None:
+        """Decide each number, store what changed, then record its notices (the
+        sources' details of every announced number are read in one query)."""
         prev_rows = store.load_numbers(self.db, ids)
         info = store.number_info(self.db, ids)
-        saves = []
+        saves, told = [], []
         for number_id in ids:
             if number_id not in info:
                 continue
-            prev = _number_alert(prev_rows.get(number_id))
-            mine = {s: v for s, v in confirmed.get(number_id, {}).items() if s in self.in_service}
-            state = quorum_state(mine, len(self.in_service), self.policy.quorum)
-            decision = decide(prev, state, self.now, self.policy)
+            prev = NumberAlert.from_row(prev_rows.get(number_id))
+            decision = judge(number_id, prev)
             if decision.state != prev:
                 saves.append((number_id, asdict(decision.state)))
-            for notice in decision.notices:
-                self._number_notice(
-                    number_id,
-                    info[number_id],
-                    notice,
-                    prev,
-                    decision.state,
-                    changed_by.get(number_id, []),
-                )
+            told += [(number_id, notice, prev, decision.state) for notice in decision.notices]
         store.save_numbers(self.db, saves)
+        states = states_for(self.db, sorted({t[0] for t in told})) if told else {}
+        for number_id, notice, prev, cur in told:
+            self._number_notice(
+                number_id,
+                info[number_id],
+                states.get(number_id, {}),
+                notice,
+                prev,
+                cur,
+                changed_by.get(number_id, []),
+            )
 
     def _number_notice(
         self,
         number_id: int,
         info: dict[str, Any],
-        notice: Any,
+        states: dict[str, dict[str, Any]],
+        notice: Notice,
         prev: NumberAlert,
         cur: NumberAlert,
         changed_by: list[str],
     ) -> None:
-        states = states_for(self.db, [number_id]).get(number_id, {})
         states = {s: row for s, row in states.items() if s in self.in_service}
         facts: dict[str, Any] = {}
         if notice.kind == "flapping":
@@ -265,12 +272,6 @@ class Evaluation:
             channels=channels,
         )
         self.changes.append(Change(alert.kind, alert.title, held, channels, alert.number, source))
-
-
-def _number_alert(row: dict[str, Any] | None) -> NumberAlert:
-    if row is None:
-        return NumberAlert()
-    return NumberAlert(**{**row, "flips": tuple(row["flips"])})
 
 
 def _window(policy: Policy) -> str:

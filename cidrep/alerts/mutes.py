@@ -28,8 +28,7 @@ def mute_numbers(db: Database, number_ids: Sequence[int], until: datetime) -> in
         rows = store.load_numbers(db, number_ids)
         saves = []
         for number_id in number_ids:
-            row = rows.get(number_id)
-            prev = NumberAlert(**{**row, "flips": tuple(row["flips"])}) if row else None
+            prev = NumberAlert.from_row(rows.get(number_id))
             saves.append((number_id, mute(prev, iso(until)).__dict__))
         store.save_numbers(db, saves)
     return len(saves)

@@ -18,8 +18,10 @@ ISO UTC strings; they compare as text.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from cidrep.history import SourceState
 from cidrep.timeutil import iso, parse_iso
@@ -125,6 +127,13 @@ class NumberAlert:
     muted_until: str | None = None
     reminded_at: str | None = None
     flagged_at: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any] | None) -> NumberAlert:
+        """From an ``alert_numbers`` row as ``store.alert_state`` reads it (None: new)."""
+        if row is None:
+            return cls()
+        return cls(**{**row, "flips": tuple(row["flips"])})
 
 
 @dataclass(frozen=True)

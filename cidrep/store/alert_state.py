@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from cidrep.store.state import FAILING_SQL, STALE_SQL
+
 NUMBER_COLUMNS = (
     "state",
     "since",
@@ -133,10 +135,9 @@ def fleet_health(db: Database, source: str, stale_before: str) -> tuple[int, int
     row = next(
         iter(
             db.query(
-                """SELECT max(s.error_streak) AS worst,
-                      sum(s.last_failure IS NOT NULL AND (s.last_success IS NULL
-                          OR s.last_failure >= s.last_success)) AS failing,
-                      sum(s.last_success IS NOT NULL AND s.last_success < ?) AS stale
+                f"""SELECT max(s.error_streak) AS worst,
+                      sum({FAILING_SQL}) AS failing,
+                      sum({STALE_SQL}) AS stale
                    FROM source_state s JOIN numbers n ON n.id = s.number_id
                    WHERE s.source = ? AND n.paused_at IS NULL""",
                 [stale_before, source],

@@ -17,6 +17,13 @@ from cidrep.history import SourceState
 
 COLUMNS: tuple[str, ...] = tuple(SourceState.__dataclass_fields__)
 
+# ``cidrep.health.health`` over ``source_state s`` in SQL: failing (the latest attempt
+# failed) and stale (no success since the stale-before time bound to the ``?``).
+FAILING_SQL = (
+    "(s.last_failure IS NOT NULL AND (s.last_success IS NULL OR s.last_failure >= s.last_success))"
+)
+STALE_SQL = "(s.last_success IS NOT NULL AND s.last_success < ?)"
+
 
 def upsert_sql() -> str:
     cols = ", ".join(COLUMNS)
@@ -118,9 +125,8 @@ def scope_findings(
                 db.query(
                     f"""SELECT
                           max(s.verdict = 'flagged') AS flagged,
-                          max(s.last_failure IS NOT NULL AND (s.last_success IS NULL
-                              OR s.last_failure >= s.last_success)) AS failing,
-                          max(s.last_success IS NOT NULL AND s.last_success < ?) AS stale
+                          max({FAILING_SQL}) AS failing,
+                          max({STALE_SQL}) AS stale
                         FROM numbers n JOIN source_state s
                           ON s.number_id = n.id AND s.source = ?
                         WHERE {where}""",
