@@ -76,6 +76,9 @@ class ComplaintRuleSettings(SourceSettings):
     confirm_after: int | None = Field(default=1, ge=1, le=100)
     recover_after: int | None = Field(default=1, ge=1, le=100)
 
+    def history_days(self) -> int:
+        return self.flag_window_days
+
     @model_validator(mode="after")
     def _lookback_covers_window(self) -> ComplaintRuleSettings:
         if self.lookback_days < self.flag_window_days:

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -58,6 +66,12 @@ class BaseConfig(BaseSettings):
     db: Path | None = None
     account: str = "default"
     default_region: str = "US"
+    retention_days: int = Field(
+        default=400,
+        ge=1,
+        le=36500,
+        description="days history, sightings, flips, deliveries and runs are kept",
+    )
 
     @field_validator("db", mode="before")
     @classmethod
@@ -84,6 +98,21 @@ class BaseConfig(BaseSettings):
         if not value:
             raise ValueError("account name must not be empty")
         return value
+
+    @model_validator(mode="after")
+    def _retention_covers_windows(self) -> BaseConfig:
+        """Retention may not be shorter than a window a verdict counts over: pruning
+        inside the window would turn a flagged number clean."""
+        sources = getattr(self, "sources", None)
+        for name in type(sources).model_fields if sources is not None else ():
+            source = getattr(sources, name)
+            if source.enabled and source.history_days() > self.retention_days:
+                raise ValueError(
+                    f"retention_days ({self.retention_days}) is shorter than the "
+                    f"{source.history_days()}-day window [sources.{name}] counts over: "
+                    "its records would be deleted before they count"
+                )
+        return self
 
     @property
     def db_path(self) -> Path:

@@ -62,7 +62,7 @@ def format_validation_error(
                 reason = f"unknown source {loc[1]!r} (known: {known})"
             else:
                 reason = "unknown key"
-        lines.append(f"{origin}: {key}: {reason}")
+        lines.append(f"{origin}: {key}: {reason}" if key else f"{origin}: {reason}")
     return "\n".join(lines)
 
 

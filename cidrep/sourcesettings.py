@@ -126,6 +126,11 @@ class SourceSettings(BaseModel):
                 raise ValueError(problem)
         return value
 
+    def history_days(self) -> int:
+        """Days of stored history this source's verdict reads (0: none). Retention
+        (``retention_days``) may not be shorter, or pruning would change verdicts."""
+        return 0
+
     def secrets(self) -> list[str]:
         """Every credential value, for redaction."""
         found = []

@@ -2,7 +2,9 @@
 
 ``run_check`` is what ``cidrep check`` does under its lock: the check cycle
 (``cidrep.runner``), then the alert evaluation (``cidrep.alerts.evaluate``) over the
-state the cycle left, then the delivery of the outbox (``cidrep.alerts.delivery``).
+state the cycle left, then the delivery of the outbox (``cidrep.alerts.delivery``),
+then retention (``cidrep.privacy.retention``): what is older than ``retention_days``
+goes at the end of every check.
 The exit code stays the cycle's (the state of the scope); alerts add what *changed*.
 """
 
@@ -20,6 +22,7 @@ from cidrep.alerts.routing import build_channels
 from cidrep.contract import Checker
 from cidrep.errors import CidrepError
 from cidrep.health import stale_before
+from cidrep.privacy.retention import Pruned, prune
 from cidrep.runner.engine import CheckOptions, Progress, RunResult, run_cycle
 from cidrep.store.numbers import missing_numbers
 from cidrep.timeutil import utcnow
@@ -30,11 +33,13 @@ class CheckOutcome:
     result: RunResult
     changes: list[Change]
     deliveries: DeliveryReport
+    pruned: Pruned
 
     def as_dict(self) -> dict[str, Any]:
         data = self.result.as_dict()
         data["changes"] = [c.__dict__ for c in self.changes]
         data["deliveries"] = self.deliveries.__dict__
+        data["pruned"] = self.pruned.counts
         return data
 
 
@@ -75,4 +80,5 @@ def run_check(
         db, settings, in_service(settings, checkers), channels, options.now, result.run_id
     ).run(ran)
     report = deliver(db, channels, utcnow(), settings.alerts)
-    return CheckOutcome(result, changes, report)
+    pruned = prune(db, settings.retention_days, options.now, explicit=False)
+    return CheckOutcome(result, changes, report, pruned)

@@ -68,7 +68,7 @@ def _version(value: bool) -> None:
 
 
 def make_app() -> typer.Typer:
-    from cidrep.cli import accounts, alerts, channels, check, numbers, sources, views
+    from cidrep.cli import accounts, alerts, channels, check, numbers, privacy, sources, views
 
     app = typer.Typer(
         cls=_Group,
@@ -120,6 +120,12 @@ def make_app() -> typer.Typer:
     app.command("digest")(alerts.digest)
     app.command("mute")(alerts.mute)
     app.command("unmute")(alerts.unmute)
+    app.command("export")(privacy.export)
+    app.command("restore")(privacy.restore)
+    app.command("delete")(privacy.delete)
+    app.command("prune")(privacy.prune)
+    app.command("privacy")(privacy.privacy)
+    app.command("audit")(privacy.audit)
     return app
 
 

@@ -91,6 +91,21 @@ def set_account(
         typer.echo(f"account {account['name']!r}: email {'set' if email.strip() else 'cleared'}")
 
 
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Account name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete an account and everything about it: the same as `cidrep delete --account`."""
+    from cidrep.cli.privacy import erase_scope
+    from cidrep.store.numbers import get_account
+
+    st = state(ctx)
+    account = get_account(st.db(), name)
+    erase_scope(st, "account", (account["id"],), (), f"account {account['name']!r}", yes)
+
+
 def _check_email(email: str) -> None:
     from cidrep.errors import CidrepError
 

@@ -189,21 +189,17 @@ def remove(
     numbers: list[str] = typer.Argument(...),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
-    """Stop monitoring numbers and delete their history. Use `pause` to keep history."""
-    from cidrep.errors import CidrepError
-    from cidrep.store.numbers import history_size, remove_numbers
+    """Stop monitoring numbers and delete everything about them, unrecoverably (the same
+    as `cidrep delete --number` in this account). Use `pause` to keep history."""
+    from cidrep.cli.privacy import erase_scope
 
     st = state(ctx)
     rows = _rows(ctx, numbers)
-    ids = [r["id"] for r in rows]
-    kept = history_size(st.db(), ids)
-    if kept and not yes:
-        if not typer.get_text_stream("stdin").isatty():
-            raise CidrepError(
-                f"{len(rows)} number(s) have {kept} history rows; pass --yes to delete them"
-            )
-        typer.confirm(f"Delete {len(rows)} number(s) and {kept} history rows?", abort=True)
-    remove_numbers(st.db(), ids)
+    account = st.account()
+    e164s = tuple(r["e164"] for r in rows)
+    erase_scope(
+        st, "numbers", (account["id"],), e164s, f"{len(rows)} number(s)", yes, ask_always=False
+    )
     for row in rows:
         typer.echo(f"removed {row['e164']}")
 

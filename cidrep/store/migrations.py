@@ -301,3 +301,60 @@ def m003_alerts(db: Database) -> None:
             SELECT 'evaluated', max(last_checked) FROM source_state;
         """
     )
+
+
+@migrations()
+def m004_privacy(db: Database) -> None:
+    """Opaque refs, the audit log, and the indexes retention prunes by.
+
+    - ``accounts.ref``/``numbers.ref``: a random id per row, set by a trigger when a
+      row is inserted without one. The audit log names a scope by these refs, never by
+      a name or a number, so an entry that outlives a deletion identifies no one.
+    - ``audit``: every export, restore, deletion and prune: when, which OS user, the
+      action, the scope (refs) and the row counts. No foreign key: it survives the
+      deletion it describes, and holds no personal data.
+    - ``privacy_marks``: when retention last ran.
+    - Indexes on the time column of each table that retention prunes, so the prune at
+      the end of every check is an index range, never a scan.
+    """
+    db.executescript(
+        """
+        ALTER TABLE accounts ADD COLUMN ref TEXT;
+        ALTER TABLE numbers ADD COLUMN ref TEXT;
+        UPDATE accounts SET ref = lower(hex(randomblob(8)));
+        UPDATE numbers SET ref = lower(hex(randomblob(8)));
+        CREATE UNIQUE INDEX accounts_ref ON accounts (ref);
+        CREATE UNIQUE INDEX numbers_ref ON numbers (ref);
+        CREATE TRIGGER accounts_ref_set AFTER INSERT ON accounts WHEN NEW.ref IS NULL
+        BEGIN
+            UPDATE accounts SET ref = lower(hex(randomblob(8))) WHERE id = NEW.id;
+        END;
+        CREATE TRIGGER numbers_ref_set AFTER INSERT ON numbers WHEN NEW.ref IS NULL
+        BEGIN
+            UPDATE numbers SET ref = lower(hex(randomblob(8))) WHERE id = NEW.id;
+        END;
+
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            ref TEXT NOT NULL UNIQUE,
+            at TEXT NOT NULL,
+            os_user TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('export', 'restore', 'delete', 'prune')),
+            scope TEXT NOT NULL,
+            refs TEXT NOT NULL DEFAULT '[]',
+            counts TEXT NOT NULL DEFAULT '{}',
+            detail TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX audit_at ON audit (at);
+
+        CREATE TABLE privacy_marks (
+            name TEXT PRIMARY KEY,
+            value TEXT
+        );
+
+        CREATE INDEX observations_last_seen ON observations (last_seen);
+        CREATE INDEX sightings_occurred ON sightings (occurred_at);
+        CREATE INDEX runs_started ON runs (started_at);
+        CREATE INDEX runs_account ON runs (account) WHERE account IS NOT NULL;
+        """
+    )
