@@ -191,15 +191,14 @@ def remove(
 ) -> None:
     """Stop monitoring numbers and delete everything about them, unrecoverably (the same
     as `cidrep delete --number` in this account). Use `pause` to keep history."""
-    from cidrep.cli.privacy import erase_scope
+    from cidrep.cli.privacy import _numbers_text, erase_scope
 
     st = state(ctx)
     rows = _rows(ctx, numbers)
     account = st.account()
     e164s = tuple(r["e164"] for r in rows)
-    erase_scope(
-        st, "numbers", (account["id"],), e164s, f"{len(rows)} number(s)", yes, ask_always=False
-    )
+    what = _numbers_text(e164s)
+    erase_scope(st, "numbers", (account["id"],), e164s, what, yes, ask_always=False)
     for row in rows:
         typer.echo(f"removed {row['e164']}")
 

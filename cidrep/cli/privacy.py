@@ -42,7 +42,13 @@ def _scope(
     narrowed = st.scoped_account() if st.account_name is not None else None
     ids = (narrowed["id"],) if narrowed else ()
     where = f" in account {narrowed['name']!r}" if narrowed else ""
-    return "numbers", ids, e164s, f"{len(e164s)} number(s){where}"
+    return "numbers", ids, e164s, f"{_numbers_text(e164s)}{where}"
+
+
+def _numbers_text(e164s: tuple[str, ...]) -> str:
+    from cidrep.phone import display
+
+    return display(e164s[0]) if len(e164s) == 1 else f"{len(e164s)} numbers"
 
 
 def export(
@@ -267,7 +273,7 @@ def _print_report(report: dict[str, Any]) -> None:
     typer.echo("Sent by the sources")
     for s in report["sources"]:
         state_text = "enabled" if s["enabled"] else "disabled"
-        typer.echo(f"  {s['name']} ({state_text}): {s['sends']}")
+        _wrapped(f"{s['name']} ({state_text}): {s['sends']}")
     typer.echo("")
     typer.echo("Sent by the alert channels")
     if not report["channels"]:
@@ -275,12 +281,13 @@ def _print_report(report: dict[str, Any]) -> None:
     for c in report["channels"]:
         state_text = "enabled" if c["enabled"] else "disabled"
         target = f" to {c['target']}" if c["target"] else ""
-        typer.echo(f"  {c['name']} ({c['type']}, {state_text}){target}: {c['sends']}")
+        _wrapped(f"{c['name']} ({c['type']}, {state_text}){target}: {c['sends']}")
     typer.echo("")
     r = report["retention"]
-    typer.echo(
-        f"Retention: {r['days']} days for {', '.join(r['applies_to'])}; rows dated before "
-        f"{r['first_day_kept']} are deleted at the end of every check and by `cidrep prune`"
+    _wrapped(
+        f"Retention: {r['days']} days for {', '.join(r['applies_to'])}: rows dated before "
+        f"{r['first_day_kept']} are deleted at the end of every check and by `cidrep prune`",
+        indent="",
     )
     typer.echo(f"  last prune: {r['last_prune'] or 'never'}")
     typer.echo("")
@@ -295,3 +302,9 @@ def _print_report(report: dict[str, Any]) -> None:
     )
     for warning in report["warnings"]:
         typer.echo(f"warning: {warning}", err=True)
+
+
+def _wrapped(text: str, indent: str = "  ") -> None:
+    import textwrap
+
+    typer.echo(textwrap.fill(text, 88, initial_indent=indent, subsequent_indent=indent + "  "))
