@@ -130,6 +130,7 @@ def main() -> int:
     cidrep("report", "202-555-0143", config=config)
     cidrep("alerts", "list", config=config)
     cidrep("channels", "list", config=config)
+    cidrep("privacy", config=config)
     server.shutdown()
 
     status = json.loads(cidrep("status", "--json", config=config, show=False).stdout)
