@@ -108,9 +108,9 @@ class BaseConfig(BaseSettings):
             source = getattr(sources, name)
             if source.enabled and source.history_days() > self.retention_days:
                 raise ValueError(
-                    f"retention_days ({self.retention_days}) is shorter than the "
-                    f"{source.history_days()}-day window [sources.{name}] counts over: "
-                    "its records would be deleted before they count"
+                    f"retention_days must be at least the {source.history_days()}-day window "
+                    f"[sources.{name}] counts over (it is {self.retention_days}): its records "
+                    "would be deleted before they count"
                 )
         return self
 

@@ -42,6 +42,11 @@ def format_validation_error(
     for err in exc.errors():
         loc = [str(part) for part in err["loc"]]
         reason = err["msg"].removeprefix("Value error, ")
+        if not loc:  # a rule across keys names its key first: "retention_days (7) is ..."
+            first = reason.split(" ", 1)[0]
+            if first.isidentifier() and first.islower():
+                loc = [first]
+                reason = reason[len(first) :].lstrip()
         if loc[:1] == ["channels"] and len(loc) >= 2:
             if len(loc) > 2 and loc[2] in types:
                 del loc[2]  # the union's tag: the section's own type, not a key

@@ -65,7 +65,6 @@ def sources(settings: Any, checkers: Mapping[str, type[Checker]]) -> list[dict[s
                 "name": name,
                 "enabled": bool(source.enabled),
                 "sends": cls.disclosure if source.enabled else "nothing (disabled)",
-                "to": source.base_url or None,
                 "plugin": cls.__module__,
             }
         )
@@ -74,16 +73,19 @@ def sources(settings: Any, checkers: Mapping[str, type[Checker]]) -> list[dict[s
 
 def channels(configured: Mapping[str, Channel]) -> list[dict[str, Any]]:
     """Each configured channel: type, masked target, enabled, its plugin's disclosure."""
-    return [
-        {
-            "name": name,
-            "type": channel.type,
-            "enabled": bool(getattr(channel.settings, "enabled", True)),
-            "target": channel.target(),
-            "sends": channel.disclosure,
-        }
-        for name, channel in sorted(configured.items())
-    ]
+    found = []
+    for name, channel in sorted(configured.items()):
+        enabled = bool(getattr(channel.settings, "enabled", True))
+        found.append(
+            {
+                "name": name,
+                "type": channel.type,
+                "enabled": enabled,
+                "target": channel.target(),
+                "sends": channel.disclosure if enabled else "nothing (disabled)",
+            }
+        )
+    return found
 
 
 def report(

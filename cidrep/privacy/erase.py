@@ -31,21 +31,33 @@ from cidrep.privacy import os_user
 from cidrep.store import audit, erase, scope
 from cidrep.store.database import write
 
-# How cidrep writes a number in free text: E.164, and ``phone.display`` (+1 NXX-NXX-XXXX).
-_QUOTED = re.compile(r"\+1 (\d{3})-(\d{3})-(\d{4})|(\+\d{7,15})")
+# A run of digits with the separators people and services write numbers with.
+_QUOTED = re.compile(r"\+?\d[\d\s().-]*\d")
 
 
 def numbers_in_text(text: str) -> set[str]:
-    """The E.164 numbers quoted in ``text`` in a form cidrep writes (pure).
+    """Every E.164 number ``text`` may quote, in any common spelling (pure).
 
-    | text                               | result            |
-    |------------------------------------|-------------------|
-    | ``"+1 202-555-0143 and +442071838750"`` | both, as E.164 |
-    | ``"(202) 555-0143"``               | empty: not a form cidrep writes |
+    Deleting too much text is the safe direction, so each run of 7 to 15 digits
+    (separators ``space ( ) . -`` allowed) yields its E.164 candidates:
+
+    | text                          | candidates                          |
+    |-------------------------------|-------------------------------------|
+    | ``+1 202-555-0143``           | ``+12025550143``                    |
+    | ``(202) 555-0143``            | ``+2025550143``, ``+12025550143``   |
+    | ``blocked 2025550143``        | ``+2025550143``, ``+12025550143``   |
+    | ``1-202-555-0143``            | ``+12025550143``                    |
+    | ``+44 20 7183 8750``          | ``+442071838750``                   |
+    | ``retry in 30 s``             | none (too few digits)               |
     """
-    found = set()
+    found: set[str] = set()
     for m in _QUOTED.finditer(text):
-        found.add("+1" + m.group(1) + m.group(2) + m.group(3) if m.group(1) else m.group(4))
+        digits = "".join(c for c in m.group(0) if c.isdigit())
+        if not 7 <= len(digits) <= 15:
+            continue
+        found.add("+" + digits)
+        if len(digits) == 10:
+            found.add("+1" + digits)
     return found
 
 
@@ -111,6 +123,8 @@ def plan(
         counts = erase.count(db, kind == "account", notices)
     finally:
         scope.drop(db)
+        if db.conn.in_transaction:  # the temp tables opened one; nothing in it to keep
+            db.conn.rollback()
     return Plan(kind, selected.accounts, selected.numbers, counts)
 
 

@@ -59,6 +59,7 @@ class _Writer:
 
     def __init__(self, out: IO[str], fmt: str) -> None:
         self.out, self.fmt = out, fmt
+        self.records: dict[str, int] = {}
 
     def header(self, header: dict[str, Any]) -> None:
         if self.fmt == "jsonl":
@@ -68,8 +69,12 @@ class _Writer:
 
     def section(self, name: str, kind: str, records: Iterator[dict[str, Any]], last: bool) -> None:
         if self.fmt == "jsonl":
+            self.records[kind] = 0
             for record in records:
                 self.out.write(_dumps({"type": kind, **record}) + "\n")
+                self.records[kind] += 1
+            if last:  # the end line: a file cut at a line boundary is not a whole export
+                self.out.write(_dumps({"type": "end", "records": self.records}) + "\n")
             return
         self.out.write(f'"{name}": [')
         first = True

@@ -37,7 +37,7 @@ from cidrep.store import audit, load
 from cidrep.store.database import write
 
 SECTION_TYPES = dict(SECTIONS)
-ORDER = ["header", *SECTION_TYPES.values()]
+ORDER = ["header", *SECTION_TYPES.values(), "end"]
 
 
 @dataclass
@@ -158,11 +158,15 @@ def _jsonl_header(line: bytes) -> bool:
 
 def _jsonl(first: bytes, stream: IO[bytes], name: str) -> Iterator[tuple[str, dict[str, Any], str]]:
     number = 0
+    seen: dict[str, int] = {}
+    ended = False
     for line in _chain(first, stream):
         number += 1
         where = f"{name} line {number}"
         if not line.strip():
             continue
+        if ended:
+            raise CidrepError(f"{where}: a record after the end line")
         try:
             data = json.loads(line)
         except ValueError as exc:
@@ -170,7 +174,31 @@ def _jsonl(first: bytes, stream: IO[bytes], name: str) -> Iterator[tuple[str, di
         if not isinstance(data, dict) or data.get("type") not in LINE_TYPES:
             raise CidrepError(f"{where}: not a record of a cidrep export (no known 'type')")
         line_type = data.pop("type")
+        if line_type == "end":
+            ended = True
+            _check_end(data, seen, where)
+        elif line_type != "header":
+            seen[line_type] = seen.get(line_type, 0) + 1
         yield line_type, data, where
+    if not ended:
+        read = ", ".join(f"{n} {t}" for t, n in seen.items()) or "nothing"
+        raise CidrepError(
+            f"{name}: the file ends before its end line: it was cut short "
+            f"(read {read}); nothing was restored"
+        )
+
+
+def _check_end(data: dict[str, Any], seen: dict[str, int], where: str) -> None:
+    expected = data.get("records")
+    if not isinstance(expected, dict):
+        return  # the schema check names the problem
+    wrong = [
+        f"{t}: {expected.get(t, 0)} listed, {seen.get(t, 0)} read"
+        for t in sorted(set(expected) | set(seen))
+        if expected.get(t, 0) != seen.get(t, 0)
+    ]
+    if wrong:
+        raise CidrepError(f"{where}: the end line does not match the file ({'; '.join(wrong)})")
 
 
 def _chain(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
@@ -251,7 +279,11 @@ def _document(
                 else:
                     raise CidrepError(f"{name} {section}[{index}]: not an object")
     except ijson.JSONError as exc:
-        raise CidrepError(f"{name}: not valid JSON ({exc})") from None
+        place = f"{name} {section}[{index}]" if section else name
+        reason = str(exc).splitlines()[0].strip() if str(exc).strip() else "not valid JSON"
+        raise CidrepError(
+            f"{place}: not valid JSON ({reason}); the file is damaged or cut short"
+        ) from None
     if not header_sent:
         yield "header", header, f"{name} header"
 

@@ -14,7 +14,7 @@ of each number and source, accounts, numbers and the audit log are kept (see
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -38,7 +38,7 @@ def cutoff_day(now: datetime, days: int) -> str:
     | 2026-11-23T00:00 | 400  | 2025-10-19     | removed               | kept                  |
     | 2026-11-23T23:59 | 1    | 2026-11-22     | removed               | removed               |
     """
-    return (now.date() - timedelta(days=days)).isoformat()
+    return (now.astimezone(UTC).date() - timedelta(days=days)).isoformat()
 
 
 @dataclass

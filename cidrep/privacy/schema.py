@@ -200,6 +200,15 @@ class AuditEntry(_Record):
     detail: dict[str, Any]
 
 
+class End(_Record):
+    """The last line of a JSONL export: how many records of each type came before it.
+
+    A JSONL file cut at a line boundary is still valid line by line; without this
+    record a restore could not tell it from a whole export."""
+
+    records: dict[str, int] = Field(description="records per type, the header excluded")
+
+
 class Document(Header):
     """A JSON export (``--format json``)."""
 
@@ -218,6 +227,7 @@ LINE_TYPES: dict[str, type[_Record]] = {
     "number": Number,
     "notice": Flip,
     "audit": AuditEntry,
+    "end": End,
 }
 # The JSON document's lists, in order, and the JSONL type of their items.
 SECTIONS = (
@@ -232,14 +242,18 @@ SECTIONS = (
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a JSON export; ``$defs`` also name each JSONL line type."""
     schema = Document.model_json_schema()
+    for model in (Header, End):  # the JSONL line types the document itself does not name
+        own = model.model_json_schema(ref_template="#/$defs/{model}")
+        schema["$defs"].update(own.pop("$defs", {}))
+        schema["$defs"][model.__name__] = own
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://github.com/cidrep/cidrep/docs/export.schema.json"
     schema["title"] = "cidrep export, schema_version 1"
     schema["description"] = (
         "A JSON export is this object. A JSONL export holds the same records one per "
-        "line, each with a 'type' (header, account, run, number, notice, audit): the "
-        "header line is the header fields, the others are $defs Account, Run, Number, "
-        "Flip (notice) and AuditEntry."
+        "line, each with a 'type' (header, account, run, number, notice, audit, end): "
+        "$defs Header, Account, Run, Number, Flip (notice), AuditEntry and End. The "
+        "header line comes first and the end line last."
     )
     return schema
 
