@@ -38,8 +38,9 @@ _QUOTED = re.compile(r"\+?\d[\d\s().-]*\d")
 def numbers_in_text(text: str) -> set[str]:
     """Every E.164 number ``text`` may quote, in any common spelling (pure).
 
-    Deleting too much text is the safe direction, so each run of 7 to 15 digits
-    (separators ``space ( ) . -`` allowed) yields its E.164 candidates:
+    Deleting too much text is the safe direction. A run of digit groups (separated by
+    ``space ( ) . -``) may hold a number beside other figures, so every stretch of
+    consecutive groups with 7 to 15 digits in all yields its E.164 candidates:
 
     | text                          | candidates                          |
     |-------------------------------|-------------------------------------|
@@ -48,16 +49,22 @@ def numbers_in_text(text: str) -> set[str]:
     | ``blocked 2025550143``        | ``+2025550143``, ``+12025550143``   |
     | ``1-202-555-0143``            | ``+12025550143``                    |
     | ``+44 20 7183 8750``          | ``+442071838750``                   |
+    | ``HTTP 422 - 202-555-0143``   | ... ``+12025550143`` among them     |
     | ``retry in 30 s``             | none (too few digits)               |
     """
     found: set[str] = set()
     for m in _QUOTED.finditer(text):
-        digits = "".join(c for c in m.group(0) if c.isdigit())
-        if not 7 <= len(digits) <= 15:
-            continue
-        found.add("+" + digits)
-        if len(digits) == 10:
-            found.add("+1" + digits)
+        groups = re.findall(r"\d+", m.group(0))
+        for start in range(len(groups)):
+            digits = ""
+            for group in groups[start:]:
+                digits += group
+                if len(digits) > 15:
+                    break
+                if len(digits) >= 7:
+                    found.add("+" + digits)
+                    if len(digits) == 10:
+                        found.add("+1" + digits)
     return found
 
 

@@ -181,7 +181,7 @@ def _jsonl(first: bytes, stream: IO[bytes], name: str) -> Iterator[tuple[str, di
             seen[line_type] = seen.get(line_type, 0) + 1
         yield line_type, data, where
     if not ended:
-        read = ", ".join(f"{n} {t}" for t, n in seen.items()) or "nothing"
+        read = ", ".join(f"{t} records: {n}" for t, n in seen.items()) or "nothing"
         raise CidrepError(
             f"{name}: the file ends before its end line: it was cut short "
             f"(read {read}); nothing was restored"

@@ -145,6 +145,11 @@ DELIVERY_FIELDS = (
 )
 
 
+# Each flip with its deliveries, one row per delivery (``d_*`` columns; none: NULLs).
+FLIPS_SQL = f"""SELECT f.*, d.id AS d_id, {", ".join(f"d.{c} AS d_{c}" for c in DELIVERY_FIELDS)}
+                FROM flips f LEFT JOIN deliveries d ON d.flip_id = f.id"""
+
+
 def numbers(db: Database) -> Iterator[dict[str, Any]]:
     """One record per number in scope, with all its rows, ordered by number id."""
     conn = db.conn
@@ -160,14 +165,7 @@ def numbers(db: Database) -> Iterator[dict[str, Any]]:
     )
     alerts = cursor(f"SELECT * FROM alert_numbers WHERE {IN_SCOPE} ORDER BY number_id")
     confirmed = cursor(f"SELECT * FROM alert_sources WHERE {IN_SCOPE} ORDER BY number_id, source")
-    flips = cursor(
-        f"""SELECT f.*, d.id AS d_id, d.channel AS d_channel, d.status AS d_status,
-                   d.attempts AS d_attempts, d.created_at AS d_created_at,
-                   d.next_try AS d_next_try, d.claimed_at AS d_claimed_at,
-                   d.delivered_at AS d_delivered_at, d.last_error AS d_last_error
-            FROM flips f LEFT JOIN deliveries d ON d.flip_id = f.id
-            WHERE f.{IN_SCOPE} ORDER BY f.number_id, f.id, d.id"""
-    )
+    flips = cursor(f"{FLIPS_SQL} WHERE f.{IN_SCOPE} ORDER BY f.number_id, f.id, d.id")
     for number in db.query(
         """SELECT n.*, a.ref AS account_ref FROM numbers n JOIN accounts a ON a.id = n.account_id
            WHERE n.id IN (SELECT id FROM temp.scope_numbers) ORDER BY n.id"""
@@ -199,14 +197,7 @@ def numbers(db: Database) -> Iterator[dict[str, Any]]:
 def notices(db: Database) -> Iterator[dict[str, Any]]:
     """Flips about no number (source failing/recovered, digests, tests): ``all`` only."""
     conn = db.conn
-    cur = conn.execute(
-        """SELECT f.*, d.id AS d_id, d.channel AS d_channel, d.status AS d_status,
-                  d.attempts AS d_attempts, d.created_at AS d_created_at,
-                  d.next_try AS d_next_try, d.claimed_at AS d_claimed_at,
-                  d.delivered_at AS d_delivered_at, d.last_error AS d_last_error
-           FROM flips f LEFT JOIN deliveries d ON d.flip_id = f.id
-           WHERE f.number_id IS NULL ORDER BY f.id, d.id"""
-    )
+    cur = conn.execute(f"{FLIPS_SQL} WHERE f.number_id IS NULL ORDER BY f.id, d.id")
     rows = _rows(cur, [d[0] for d in cur.description])
     group: list[dict[str, Any]] = []
     for row in rows:
