@@ -191,13 +191,13 @@ def remove(
 ) -> None:
     """Stop monitoring numbers and delete everything about them, unrecoverably (the same
     as `cidrep delete --number` in this account). Use `pause` to keep history."""
-    from cidrep.cli.privacy import _numbers_text, erase_scope
+    from cidrep.cli.privacy import erase_scope, numbers_text
 
     st = state(ctx)
     rows = _rows(ctx, numbers)
     account = st.account()
     e164s = tuple(r["e164"] for r in rows)
-    what = _numbers_text(e164s)
+    what = numbers_text(e164s)
     erase_scope(st, "numbers", (account["id"],), e164s, what, yes, ask_always=False)
     for row in rows:
         typer.echo(f"removed {row['e164']}")

@@ -42,10 +42,10 @@ def _scope(
     narrowed = st.scoped_account() if st.account_name is not None else None
     ids = (narrowed["id"],) if narrowed else ()
     where = f" in account {narrowed['name']!r}" if narrowed else ""
-    return "numbers", ids, e164s, f"{_numbers_text(e164s)}{where}"
+    return "numbers", ids, e164s, f"{numbers_text(e164s)}{where}"
 
 
-def _numbers_text(e164s: tuple[str, ...]) -> str:
+def numbers_text(e164s: tuple[str, ...]) -> str:
     from cidrep.phone import display
 
     return display(e164s[0]) if len(e164s) == 1 else f"{len(e164s)} numbers"

@@ -7,7 +7,8 @@ reader cannot disagree.
 
 A JSON export is one object: the header fields, then ``accounts``, ``runs``,
 ``numbers``, ``notices`` and ``audit``, in that order. A JSONL export is the same
-records one per line, each with a ``type`` (``header`` first). Internal row ids
+records one per line, each with a ``type`` (``header`` first, ``end`` last: the count
+of each type, so a file cut at a line boundary is told from a whole one). Internal row ids
 never appear: a number is named by its ``ref``, a history row by its position in
 ``history``, a run by the id it had where it was exported.
 
