@@ -230,6 +230,12 @@ class LookupChecker(Checker):
         """How many numbers one ``lookup`` call takes (1 for per-number APIs)."""
         return 1
 
+    def cost_estimate(self, numbers: Sequence[str]) -> float:
+        """Cost units ``lookup(numbers)`` will spend (0: free). The spend guard reserves
+        it against ``daily_budget`` before the batch is sent; report the real cost on
+        each observation's ``cost_units``."""
+        return 0.0
+
     async def lookup(self, numbers: Sequence[str], http: Http) -> Sequence[Observation]:
         """Return one observation per number (E.164). Missing ones become errors."""
         raise NotImplementedError

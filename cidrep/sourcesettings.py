@@ -87,6 +87,12 @@ class SourceSettings(BaseModel):
         description="longest Retry-After honoured; longer means give up until next run",
     )
 
+    daily_budget: float | None = Field(
+        default=None,
+        gt=0,
+        description="cost units a paid source may spend per UTC day; then it stops until tomorrow",
+    )
+
     confirm_after: int | None = Field(
         default=None,
         ge=1,

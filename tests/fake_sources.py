@@ -37,6 +37,8 @@ class FakeSettings(SourceSettings):
     api_key: SecretStr | None = None
     batch: int = 1
     needs_key: bool = False
+    cost: float = 0.0  # cost units per number looked up (a paid source)
+    actual_cost: float | None = None  # what a lookup really costs, if not ``cost``
 
 
 class FakeLookup(LookupChecker):
@@ -56,9 +58,18 @@ class FakeLookup(LookupChecker):
             return "no api_key configured"
         return None
 
+    def cost_estimate(self, numbers: Sequence[str]) -> float:
+        return self.settings.cost * len(numbers)  # type: ignore[attr-defined]
+
     async def lookup(self, numbers: Sequence[str], http: Http) -> Sequence[Observation]:
         s: FakeSettings = self.settings  # type: ignore[assignment]
         FakeLookup.calls.append(list(numbers))
+        if s.cost or s.actual_cost is not None:
+            paid = s.cost if s.actual_cost is None else s.actual_cost
+            return [
+                Observation(n, Verdict.FLAGGED if n in s.flag else Verdict.CLEAN, cost_units=paid)
+                for n in numbers
+            ]
         if s.ping:
             await http.get(s.ping)
         if s.fail:

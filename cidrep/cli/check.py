@@ -116,6 +116,8 @@ def render(result: RunResult) -> str:
             ]
             if extras:
                 detail += f" ({', '.join(extras)})"
+            if s.stats.get("budget_held_back"):
+                detail += f"; {s.reason}"
         lines.append(f"  {s.source:<8} {s.status:<8} {detail}")
     for f in result.flagged:
         label = f" {f['label']!r}" if f["label"] else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cidrep.cli.context import JSON_OPTION, print_json, state
+from cidrep.cli.context import JSON_OPTION, AppState, print_json, state
 
 app = typer.Typer(help="Reputation sources (checker plugins).", no_args_is_help=True)
 
@@ -24,6 +24,7 @@ def list_sources(
 ) -> None:
     """Every source: enabled or skipped (and why), what it sends where, its rate limit."""
     st = state(ctx)
+    spent = _spent_today(st)
     items = []
     for name, cls in st.checkers().items():
         settings = st.settings.source(name)
@@ -45,6 +46,8 @@ def list_sources(
                 "concurrency": settings.concurrency,
                 "interval": _seconds(settings.interval),
                 "timeout": _seconds(settings.timeout),
+                "daily_budget": settings.daily_budget,
+                "spent_today": spent.get(name) if settings.daily_budget else None,
                 "module": cls.__module__,
             }
         )
@@ -60,4 +63,25 @@ def list_sources(
             f"  rate limit {item['rate_limit']}, concurrency {item['concurrency']}, "
             f"every {item['interval']}, timeout {item['timeout']}"
         )
+        if item["daily_budget"]:
+            used = item["spent_today"] or 0.0
+            reached = used >= item["daily_budget"]
+            state_text = "reached: paid lookups stop until tomorrow" if reached else "not reached"
+            typer.echo(
+                f"  daily budget {item['daily_budget']:g}: {used:g} spent today (UTC), {state_text}"
+            )
         typer.echo("")
+
+
+def _spent_today(st: AppState) -> dict[str, float]:
+    """Cost units each source spent in today's runs (UTC); empty without a database."""
+    from datetime import UTC
+
+    from cidrep.store.runs import spent_since
+    from cidrep.timeutil import iso, utcnow
+
+    if not st.db_file.exists():
+        return {}
+    db = st.read_db()
+    midnight = iso(utcnow().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
+    return {name: spent_since(db, name, midnight) for name in st.checkers()}

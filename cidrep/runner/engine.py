@@ -19,7 +19,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -36,6 +36,7 @@ from cidrep.contract import (
 )
 from cidrep.errors import outcome_code
 from cidrep.health import stale_before
+from cidrep.runner.budget import Budget
 from cidrep.runner.http import HttpSession
 from cidrep.runner.results import RunResult, SourceResult
 from cidrep.runner.validate import checked_observation, checked_sighting
@@ -229,6 +230,7 @@ class Cycle:
         workers = checker.settings.concurrency
         queue: asyncio.Queue[list[tuple[str, list[int]]] | None] = asyncio.Queue(workers * 2)
         size = max(1, checker.batch_size)
+        budget = self._budget(checker)
 
         async def produce() -> None:
             batch: list[tuple[str, list[int]]] = []
@@ -245,11 +247,33 @@ class Cycle:
         async def work() -> None:
             while (batch := await queue.get()) is not None:
                 ids = dict(batch)
+                estimate = checker.cost_estimate(list(ids))
+                if not budget.take(estimate):
+                    budget.held_back += len(batch)
+                    self.progress(name, len(batch), total)
+                    continue
+                spent = result.cost_units
                 for obs in await self._lookup_batch(checker, session, list(ids)):
                     self._record(result, ids[obs.number], obs)
+                budget.settle(estimate, result.cost_units - spent)
                 self.progress(name, len(batch), total)
 
         await asyncio.gather(produce(), *(work() for _ in range(workers)))
+        if budget.reached:
+            result.stats["budget_held_back"] = budget.held_back
+            result.reason = (
+                f"daily budget of {budget.limit:g} reached ({budget.spent:g} spent today): "
+                f"{budget.held_back} number(s) wait for tomorrow"
+            )
+
+    def _budget(self, checker: LookupChecker) -> Budget:
+        """Today's budget for a source: the limit, and what earlier runs today spent."""
+        limit = checker.settings.daily_budget
+        if limit is None:
+            return Budget(None)
+        midnight = self.opt.now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        spent = runs_store.spent_since(self.db, checker.name, iso(midnight))
+        return Budget(limit, spent=spent)
 
     async def _lookup_batch(
         self, checker: LookupChecker, session: HttpSession, numbers: list[str]

@@ -220,6 +220,16 @@ def iter_due(
         last = rows[-1]["e164"]
 
 
+def spent_since(db: Database, source: str, since: str) -> float:
+    """Cost units a source spent in runs started at or after ``since``."""
+    row = db.conn.execute(
+        """SELECT coalesce(sum(rs.cost_units), 0) FROM run_sources rs
+           JOIN runs r ON r.id = rs.run_id WHERE rs.source = ? AND r.started_at >= ?""",
+        [source, since],
+    ).fetchone()
+    return float(row[0])
+
+
 def count_due(
     db: Database,
     source: str,
