@@ -70,3 +70,23 @@ def test_example_config_is_valid_when_every_option_is_uncommented(tmp_path):
         "siem": "webhook",
         "email": "apprise",
     }
+
+
+SOURCE_DOC_SECTIONS = (
+    "## What it reports",
+    "## Verdict, score and label",
+    "## Settings",
+    "## Cost and rate limit",
+    "## Sample report",
+)
+
+
+def test_every_registered_source_has_its_docs_page():
+    """docs/sources/<name>.md, with every section a user needs, for each source."""
+    for name in get_checkers():
+        page = ROOT / "docs" / "sources" / f"{name}.md"
+        assert page.exists(), f"source {name!r} has no docs page {page.relative_to(ROOT)}"
+        text = page.read_text()
+        for section in SOURCE_DOC_SECTIONS:
+            assert section in text, f"{page.name} lacks {section!r}"
+        assert f"`{name}`" in README, f"README does not mention source {name!r}"
