@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "cidrep"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "cidrep_plugins.ftc",
     "cidrep_plugins.fcc",
+    "cidrep_plugins.usacallerlookup",
     "cidrep_plugins.slack",
     "cidrep_plugins.webhook",
     "cidrep_plugins.apprise",
