@@ -443,3 +443,19 @@ def test_redirect_location_with_the_secret_is_redacted():
     with pytest.raises(SourceError) as err:
         run(s, fetch(API + "/a"))
     assert str(err.value) == "api.example.test redirected to an unusable URL: ftp://files.test/***"
+
+
+def test_an_authorization_header_is_a_credential_whatever_it_encodes():
+    """Basic auth hides the secret's spellings in base64: the header itself counts."""
+    import base64
+
+    basic = "Basic " + base64.b64encode(b"AC123:not-a-known-secret").decode()
+    with LocalServer() as base, LocalServer() as other:
+        other.route("/landing", Reply(200, "you should not be here"))
+        base.route("/start", Reply(302, headers={"Location": other.url + "/landing"}))
+        plain = settings(base.url, api_key=None)
+        with pytest.raises(SourceError, match="not following it with credentials"):
+            run(session(plain), fetch(base.url + "/start", headers={"Authorization": basic}))
+        with pytest.raises(SourceError, match="not sending a credential"):
+            run(session(plain), fetch(other.url + "/landing", headers={"Authorization": basic}))
+        assert other.requests == []

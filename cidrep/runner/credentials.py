@@ -19,6 +19,7 @@ from cidrep.redaction import Redactor
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 Origin = tuple[str, str, int]
+AUTH_HEADERS = ("authorization", "proxy-authorization")
 
 
 def origin(url: httpx.URL | str) -> Origin:
@@ -58,7 +59,11 @@ def session_redactor(
 def carries(
     forms: Iterable[str], request: httpx.Request, url: str, params: dict[str, Any] | None
 ) -> bool:
-    """Whether any spelling of any known secret is in the URL, params or headers."""
+    """Whether the request carries a credential: an ``Authorization`` header (whatever
+    it encodes: ``Basic base64(user:secret)`` hides the secret's spellings), or any
+    spelling of any known secret in the URL, params or headers."""
+    if any(name in request.headers for name in AUTH_HEADERS):
+        return True
     forms = list(forms)
     if not forms:
         return False
