@@ -232,3 +232,26 @@ def test_single_attempt_message_is_singular():
     s, _ = session(max_attempts=1)
     with pytest.raises(SourceError, match=r"answered HTTP 500 after 1 attempt$"):
         asyncio.run(get(s))
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "30", "x-ratelimit-reset": "5"}, 30.0),
+        ({"x-ratelimit-reset": "12"}, 12.0),
+        ({"x-ratelimit-reset": str(1_900_000_040)}, 40.0),
+        ({"x-ratelimit-reset": str(1_899_999_000)}, None),
+        ({"x-ratelimit-reset": "soon"}, None),
+        ({"x-ratelimit-reset": "-3"}, None),
+        ({}, None),
+    ],
+)
+def test_throttle_wait_truth_table(headers, expected):
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from cidrep.runner.retry import throttle_wait
+
+    now = datetime.fromtimestamp(1_900_000_000, UTC)
+    assert throttle_wait(httpx.Headers(headers), now) == expected

@@ -56,6 +56,7 @@ from cidrep.runner.retry import (
     is_retry_status,
     parse_retry_after,
     status_message,
+    throttle_wait,
     timeout_message,
     too_big_message,
 )
@@ -300,8 +301,12 @@ class HttpSession:
     def _check(self, response: httpx.Response, host: str) -> None:
         """Raise for a retryable status or a declared size over the cap."""
         if is_retry_status(response.status_code):
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            raise RetryableStatus(response.status_code, retry_after)
+            wait = (
+                throttle_wait(response.headers)
+                if response.status_code == 429
+                else parse_retry_after(response.headers.get("retry-after"))
+            )
+            raise RetryableStatus(response.status_code, wait)
         declared = response.headers.get("content-length", "")
         if declared.strip().isdigit() and int(declared) > self._cap:
             raise self._fail(too_big_message(host, self._cap, self.source))

@@ -17,10 +17,41 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 
 def is_retry_status(status: int) -> bool:
     return status == 429 or status >= 500
+
+
+def throttle_wait(headers: Any, now: datetime | None = None) -> float | None:
+    """Seconds a 429 asks us to wait: ``Retry-After``, else ``X-RateLimit-Reset`` (pure).
+
+    Many APIs (Telnyx, GitHub-style) send only the reset header. Its value is either
+    seconds until the reset or a Unix time; a number above 10^9 is read as a time.
+
+    | Retry-After | X-RateLimit-Reset        | wait                         |
+    |-------------|--------------------------|------------------------------|
+    | 30          | 5                        | 30 (Retry-After wins)        |
+    | absent      | 12                       | 12                           |
+    | absent      | now + 40 (Unix time)     | 40                           |
+    | absent      | in the past / unreadable | None (backoff decides)       |
+    """
+    wait = parse_retry_after(headers.get("retry-after"), now)
+    if wait is not None:
+        return wait
+    text = (headers.get("x-ratelimit-reset") or "").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if value != value or value < 0:  # NaN or negative
+        return None
+    if value > 1e9:
+        value -= (now or datetime.now(UTC)).timestamp()
+        if value < 0:
+            return None
+    return value
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
