@@ -24,6 +24,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cidrep_plugins.usacallerlookup",
     "cidrep_plugins.twilio",
     "cidrep_plugins.telnyx",
+    "cidrep_plugins.ipqs",
     "cidrep_plugins.slack",
     "cidrep_plugins.webhook",
     "cidrep_plugins.apprise",
