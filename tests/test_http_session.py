@@ -459,3 +459,10 @@ def test_an_authorization_header_is_a_credential_whatever_it_encodes():
         with pytest.raises(SourceError, match="not sending a credential"):
             run(session(plain), fetch(other.url + "/landing", headers={"Authorization": basic}))
         assert other.requests == []
+
+
+def test_a_redirect_to_an_unparsable_location_is_a_source_error():
+    with LocalServer() as base:
+        base.route("/start", Reply(302, headers={"Location": "javascript:x"}))
+        with pytest.raises(SourceError, match=r"not a valid URL|redirected"):
+            run(session(settings(base.url, api_key=None)), fetch(base.url + "/start"))

@@ -240,6 +240,8 @@ class HttpSession:
             raise self._fail(f"cannot reach {host}: {reason} ({attempts_text(count)})") from None
         except httpx.HTTPError as exc:  # e.g. a broken gzip body: asking again won't fix it
             raise self._fail(f"{host}: {str(exc) or type(exc).__name__}") from None
+        except httpx.InvalidURL as exc:  # e.g. a redirect to "javascript:x"
+            raise self._fail(f"{host}: sent an address that is not a valid URL ({exc})") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     @asynccontextmanager
