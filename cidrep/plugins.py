@@ -25,6 +25,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cidrep_plugins.twilio",
     "cidrep_plugins.telnyx",
     "cidrep_plugins.ipqs",
+    "cidrep_plugins.tellows",
     "cidrep_plugins.slack",
     "cidrep_plugins.webhook",
     "cidrep_plugins.apprise",
