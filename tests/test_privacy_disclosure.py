@@ -171,7 +171,9 @@ def test_privacy_json_is_generated_from_the_database_plugins_and_config(cli, tmp
     assert sources["fcc"]["enabled"] is False
     assert sources["fcc"]["sends"] == "nothing (disabled)"
     # no "to": the ftc source reads a local mirror, whatever its base_url says
-    assert all(set(s) == {"name", "enabled", "sends", "plugin"} for s in sources.values())
+    assert all(
+        set(s) == {"name", "enabled", "skipped", "sends", "plugin"} for s in sources.values()
+    )
 
     types = get_channels()
     channels = {c["name"]: c for c in report["channels"]}
@@ -385,6 +387,7 @@ def test_a_new_plugins_disclosures_appear_by_themselves(plugin_cli, tmp_path):
     assert acme == {
         "name": "acmerep",
         "enabled": True,
+        "skipped": None,
         "sends": SOURCE_DISCLOSURE,
         "plugin": "acme_cidrep_plugin",
     }
@@ -485,3 +488,24 @@ def test_a_disabled_channel_says_it_sends_nothing(plugin_cli, tmp_path):
     assert "oncall (pager, disabled) to https://pager.acme.test/***: nothing (disabled)" in flat(
         text
     )
+
+
+def test_an_enabled_source_without_its_key_says_it_sends_nothing(tmp_path, monkeypatch):
+    """The disclosure is what runs: a source its preflight skips sends nothing."""
+    import json as _json
+
+    from clitools import cli_invoker
+
+    cli = cli_invoker(tmp_path, monkeypatch, "fake_sources")
+    out = cli(
+        "--config",
+        str(tmp_path / "config.toml"),
+        "--db",
+        str(tmp_path / "p.db"),
+        "privacy",
+        "--json",
+        config_text="[sources.fake]\nneeds_key = true\n",
+    )
+    fake = next(s for s in _json.loads(out.stdout)["sources"] if s["name"] == "fake")
+    assert fake["skipped"] == "no api_key configured"
+    assert fake["sends"] == "nothing (skipped: no api_key configured)"

@@ -782,7 +782,7 @@ def test_cli_check_status_and_report_against_a_local_server(tmp_path, monkeypatc
         host = server.url.removeprefix("http://")
         base = f"http://proxyuser:{PASSWORD}@{host}/wp-json/ucl/v1"
         monkeypatch.setenv("CIDREP_SOURCES__USACALLERLOOKUP__BASE_URL", base)
-        config = "[sources.usacallerlookup]\nrate_limit = '100/s'\n"
+        config = "[sources.usacallerlookup]\nenabled = true\nrate_limit = '100/s'\n"
         added = cli("numbers", "add", A, B, "+13125550188", FOREIGN, "-l", "Sales line")
         assert added.exit_code == 0, added.output
         checked = cli("check", config_text=config)
@@ -819,3 +819,10 @@ def test_cli_check_status_and_report_against_a_local_server(tmp_path, monkeypatc
     files = sorted(tmp_path.glob("cidrep.db*"))
     assert files and files[0].stat().st_size > 0
     assert all(PASSWORD.encode() not in p.read_bytes() for p in files)
+
+
+def test_off_until_the_user_opts_in():
+    """It sends numbers to an unofficial third party: never by default."""
+    from cidrep_plugins.usacallerlookup.settings import UsaCallerLookupSettings
+
+    assert UsaCallerLookupSettings().enabled is False

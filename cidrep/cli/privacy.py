@@ -272,7 +272,7 @@ def _print_report(report: dict[str, Any]) -> None:
     typer.echo("")
     typer.echo("Sent by the sources")
     for s in report["sources"]:
-        state_text = "enabled" if s["enabled"] else "disabled"
+        state_text = "disabled" if not s["enabled"] else "skipped" if s["skipped"] else "enabled"
         _wrapped(f"{s['name']} ({state_text}): {s['sends']}")
     typer.echo("")
     typer.echo("Sent by the alert channels")

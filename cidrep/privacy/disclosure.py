@@ -56,15 +56,32 @@ def _owner(uid: int) -> str:
 
 
 def sources(settings: Any, checkers: Mapping[str, type[Checker]]) -> list[dict[str, Any]]:
-    """Each registered source: enabled or not, and its plugin's disclosure."""
+    """Each registered source: enabled or not, and its plugin's disclosure.
+
+    An enabled source its preflight skips (no key configured) sends nothing, and says
+    why: the disclosure is what runs, not what could.
+    """
     found = []
     for name, cls in checkers.items():
         source = settings.source(name)
+        skipped = None
+        if source.enabled:
+            try:
+                skipped = cls(source).preflight()
+            except Exception as exc:  # a broken plugin is reported, not fatal
+                skipped = f"preflight failed: {exc!r}"
+        if not source.enabled:
+            sends = "nothing (disabled)"
+        elif skipped:
+            sends = f"nothing (skipped: {skipped})"
+        else:
+            sends = cls.disclosure
         found.append(
             {
                 "name": name,
                 "enabled": bool(source.enabled),
-                "sends": cls.disclosure if source.enabled else "nothing (disabled)",
+                "skipped": skipped,
+                "sends": sends,
                 "plugin": cls.__module__,
             }
         )

@@ -1,5 +1,8 @@
 """The ``ftc`` source: the FTC's public Do Not Call complaint files, matched locally.
 
+This module is the CSV mode (the default); ``mode = "api"`` reads the same complaints
+from the FTC DNC Reported Calls API instead (``api``), through the same row rules.
+
 The FTC cannot be asked about one number: it publishes one CSV of all complaints per
 weekday (``DNC_Complaint_Numbers_YYYY-MM-DD.csv``, around noon US Eastern; weekend
 data arrives on Monday, so weekends and holidays have no file). This feed reads the
@@ -52,6 +55,7 @@ from cidrep.contract import (
     assess_complaints,
     nanp_digits,
 )
+from cidrep_plugins.ftc.api import ApiPull
 from cidrep_plugins.ftc.csvfile import FileParser, target_index
 from cidrep_plugins.ftc.settings import DEFAULT_PATTERN, FTC_BASE_URL, FtcSettings
 from cidrep_plugins.ftc.stream import file_blocks, regroup
@@ -97,12 +101,17 @@ class FtcChecker(FeedChecker):
     )
     disclosure: ClassVar[str] = (
         "Downloads the FTC's public Do Not Call complaint files from www.ftc.gov "
-        "(or reads a local mirror); sends nothing about your numbers - matching is local."
+        "(or reads a local mirror), or in api mode pages through api.ftc.gov by date "
+        "with your api.data.gov key; sends nothing about your numbers - matching is local."
     )
     settings_model = FtcSettings
     settings: FtcSettings
 
     def preflight(self) -> str | None:
+        if self.settings.mode == "api":
+            if self.settings.api_key is None or not self.settings.api_key.get_secret_value():
+                return 'mode = "api" but no api_key is set for the FTC source'
+            return None if self.settings.base_url else "no base_url is set for the FTC API"
         if self.settings.path is None and not self.settings.base_url:
             return "neither base_url nor path is set for the FTC source"
         return None
@@ -130,7 +139,8 @@ class FtcChecker(FeedChecker):
         ]
 
     async def pull(self, request: FeedRequest, http: Http) -> AsyncIterator[FeedChunk]:
-        """Yield bounded chunks, file after file in date order (see the module docstring).
+        """Yield bounded chunks, file after file in date order (see the module docstring);
+        in API mode, day after day (``api.ApiPull``).
 
         URL mode: 404 means no file for that date yet and is skipped (not done); any
         other non-2xx status stops the pull with a ``SourceError`` naming the date,
@@ -139,6 +149,14 @@ class FtcChecker(FeedChecker):
         pull (its keys dedupe), done as its name's date if it has one.
         """
         targets = target_index(request.targets)
+        if self.settings.mode == "api":
+            window = self.window(request)
+            api = ApiPull(
+                self.settings, request, http, targets, window, CHUNK_SIGHTINGS, self.excerpt
+            )
+            async for chunk in api.chunks():
+                yield chunk
+            return
         progress = _Progress(request.cursor)
         path = self.settings.path
         if path is None:

@@ -38,7 +38,15 @@ DEFAULT_BASE_URL = "https://www.usacallerlookup.com/wp-json/ucl/v1"
 
 
 class UsaCallerLookupSettings(SourceSettings):
-    """``[sources.usacallerlookup]``: the API's address, pace and the flag rule."""
+    """``[sources.usacallerlookup]``: the API's address, pace and the flag rule.
+
+    Off by default: it sends your numbers to an unofficial third party, so a user
+    opts in (``enabled = true``) rather than finding out from ``cidrep privacy``.
+    """
+
+    enabled: bool = Field(
+        default=False, description="run this source (off by default: opt in to send numbers)"
+    )
 
     base_url: str = Field(
         default=DEFAULT_BASE_URL,
