@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 import asyncio
-import subprocess
-import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -93,28 +90,6 @@ def test_registers_through_the_plugin_door():
     checker = FccChecker(FccSettings(batch_size=7))
     assert checker.batch_size == 7 and checker.preflight() is None
     assert "opendata.fcc.gov" in FccChecker.disclosure
-
-
-def test_plugin_imports_nothing_from_cidrep_but_the_contract():
-    """A plugin is written against the contract only, like a third-party one."""
-    for path in sorted(PLUGIN_DIR.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.ImportFrom) and node.level == 0:
-                names = [node.module or ""]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            else:
-                continue
-            for name in names:
-                assert name.split(".")[0] != "cidrep" or name == "cidrep.contract", (
-                    f"{path.name} imports {name}"
-                )
-
-
-def test_import_does_not_load_httpx():
-    code = "import sys, cidrep_plugins.fcc; print('httpx' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 def test_settings_defaults_and_descriptions():

@@ -4,7 +4,6 @@ leaking, and one real ``cidrep check`` against a local HTTP server."""
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import json
 import os
@@ -181,27 +180,6 @@ def test_registers_through_the_plugin_door(monkeypatch):
     assert IpqsChecker.name == "ipqs" and IpqsChecker.shape == "lookup"
     assert "ipqualityscore.com" in IpqsChecker.disclosure
     assert IpqsChecker(make_settings()).batch_size == 1
-
-
-def test_plugin_imports_nothing_from_cidrep_but_the_contract():
-    for path in sorted(PLUGIN_DIR.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.ImportFrom) and node.level == 0:
-                names = [node.module or ""]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            else:
-                continue
-            for name in names:
-                assert name.split(".")[0] != "cidrep" or name == "cidrep.contract", (
-                    f"{path.name} imports {name}"
-                )
-
-
-def test_import_does_not_load_httpx():
-    code = f"import sys, {MODULE}; print('httpx' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 def test_settings_defaults_and_descriptions():
