@@ -208,6 +208,13 @@ class Checker:
     shape: ClassVar[Literal["lookup", "feed"]]
 
     def __init__(self, settings: SourceSettings) -> None:
+        """Keep ``settings`` as this checker's own ``settings_model``: a base
+        ``SourceSettings`` (or another model) is re-validated from the fields that were
+        set, as parsed values (a dump would turn a ``Rate`` into a dict)."""
+        model = type(self).settings_model
+        if not isinstance(settings, model):
+            given = {name: getattr(settings, name) for name in settings.model_fields_set}
+            settings = model.model_validate(given)
         self.settings = settings
 
     def excerpt(self, text: str, limit: int = 100) -> str:

@@ -74,14 +74,15 @@ def list_sources(
 
 
 def _spent_today(st: AppState) -> dict[str, float]:
-    """Cost units each source spent in today's runs (UTC); empty without a database."""
-    from datetime import UTC
-
+    """Cost units each budgeted source spent in today's runs (UTC); none without a
+    database or a budget (then the database is not opened)."""
+    from cidrep.runner.budget import day_start
     from cidrep.store.runs import spent_since
     from cidrep.timeutil import iso, utcnow
 
-    if not st.db_file.exists():
+    budgeted = [n for n in st.checkers() if st.settings.source(n).daily_budget]
+    if not budgeted or not st.db_file.exists():
         return {}
     db = st.read_db()
-    midnight = iso(utcnow().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
-    return {name: spent_since(db, name, midnight) for name in st.checkers()}
+    since = iso(day_start(utcnow()))
+    return {name: spent_since(db, name, since) for name in budgeted}

@@ -14,6 +14,12 @@ and are checked on the first run of the next UTC day. The other sources go on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+def day_start(now: datetime) -> datetime:
+    """Midnight UTC of ``now``'s UTC day: budgets are per UTC day, wherever cidrep runs."""
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def fits(spent: float, reserved: float, estimate: float, budget: float | None) -> bool:

@@ -19,7 +19,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -36,7 +36,7 @@ from cidrep.contract import (
 )
 from cidrep.errors import outcome_code
 from cidrep.health import stale_before
-from cidrep.runner.budget import Budget
+from cidrep.runner.budget import Budget, day_start
 from cidrep.runner.http import HttpSession
 from cidrep.runner.results import RunResult, SourceResult
 from cidrep.runner.validate import checked_observation, checked_sighting
@@ -271,8 +271,7 @@ class Cycle:
         limit = checker.settings.daily_budget
         if limit is None:
             return Budget(None)
-        midnight = self.opt.now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        spent = runs_store.spent_since(self.db, checker.name, iso(midnight))
+        spent = runs_store.spent_since(self.db, checker.name, iso(day_start(self.opt.now)))
         return Budget(limit, spent=spent)
 
     async def _lookup_batch(

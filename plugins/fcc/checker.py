@@ -99,10 +99,6 @@ class FccChecker(LookupChecker):
     settings: FccSettings
 
     def __init__(self, settings: SourceSettings) -> None:
-        if not isinstance(settings, FccSettings):
-            # Keep only what was set, as parsed values (a dump would turn Rate into a dict).
-            given = {name: getattr(settings, name) for name in settings.model_fields_set}
-            settings = FccSettings.model_validate(given)
         super().__init__(settings)
         self.clock: Callable[[], datetime] = _utcnow
 

@@ -77,13 +77,6 @@ class IpqsChecker(LookupChecker):
 
     settings: IpqsSettings
 
-    def __init__(self, settings: SourceSettings) -> None:
-        if not isinstance(settings, IpqsSettings):
-            # Keep only what was set, as parsed values (a dump would turn Rate into a dict).
-            given = {name: getattr(settings, name) for name in settings.model_fields_set}
-            settings = IpqsSettings.model_validate(given)
-        super().__init__(settings)
-
     def preflight(self) -> str | None:
         return None if self._key() else "no api_key configured"
 

@@ -77,13 +77,6 @@ class TellowsChecker(LookupChecker):
 
     settings: TellowsSettings
 
-    def __init__(self, settings: SourceSettings) -> None:
-        if not isinstance(settings, TellowsSettings):
-            # Keep only what was set, as parsed values (a dump would turn Rate into a dict).
-            given = {name: getattr(settings, name) for name in settings.model_fields_set}
-            settings = TellowsSettings.model_validate(given)
-        super().__init__(settings)
-
     def preflight(self) -> str | None:
         """Skip (not an error) until both credentials are configured."""
         missing = self.settings.missing()

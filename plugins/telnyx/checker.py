@@ -131,10 +131,6 @@ class TelnyxChecker(LookupChecker):
     settings: TelnyxSettings
 
     def __init__(self, settings: SourceSettings) -> None:
-        if not isinstance(settings, TelnyxSettings):
-            # Keep only what was set, as parsed values (a dump would turn Rate into a dict).
-            given = {name: getattr(settings, name) for name in settings.model_fields_set}
-            settings = TelnyxSettings.model_validate(given)
         super().__init__(settings)
         self.clock: Callable[[], datetime] = _utcnow
         self._verified: SourceError | bool = False  # True: approved; an error: not usable

@@ -102,12 +102,8 @@ class TwilioChecker(LookupChecker):
     settings: TwilioSettings
 
     def __init__(self, settings: SourceSettings) -> None:
-        if not isinstance(settings, TwilioSettings):
-            # Keep only what was set, as parsed values (a dump would turn Rate into a dict).
-            given = {name: getattr(settings, name) for name in settings.model_fields_set}
-            settings = TwilioSettings.model_validate(given)
         super().__init__(settings)
-        self._redactor = settings.redactor()
+        self._redactor = self.settings.redactor()
         # Set by a 401/403: this run asks nothing more and repeats the message.
         self.refused: str | None = None
 

@@ -118,10 +118,6 @@ class UsaCallerLookupChecker(LookupChecker):
     settings: UsaCallerLookupSettings
 
     def __init__(self, settings: SourceSettings) -> None:
-        if not isinstance(settings, UsaCallerLookupSettings):
-            # Keep only what was set, as parsed values (a dump would turn Rate into a dict).
-            given = {name: getattr(settings, name) for name in settings.model_fields_set}
-            settings = UsaCallerLookupSettings.model_validate(given)
         super().__init__(settings)
         self.clock: Callable[[], datetime] = _utcnow
 
