@@ -41,6 +41,7 @@ from cidrep.config_errors import (
     lookup,
 )
 from cidrep.contract import Checker, SourceSettings
+from cidrep.disputes import DEFAULT_CARRIERS, DEFAULT_ENGINES, CarrierMap
 from cidrep.errors import ConfigError
 
 
@@ -71,6 +72,15 @@ class BaseConfig(BaseSettings):
         ge=1,
         le=36500,
         description="days history, sightings, flips, deliveries and runs are kept",
+    )
+
+    carriers: dict[str, str] = Field(
+        default_factory=dict,
+        description="carrier -> the analytics engine behind its labels (added to defaults)",
+    )
+    engines: dict[str, str] = Field(
+        default_factory=dict,
+        description="analytics engine -> its review (dispute) portal (added to defaults)",
     )
 
     @field_validator("db", mode="before")
@@ -113,6 +123,24 @@ class BaseConfig(BaseSettings):
                     "would be deleted before they count"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _carrier_map(self) -> BaseConfig:
+        """A carrier naming an engine without a portal is a config error."""
+        try:
+            self.carrier_map()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            key = str(first["loc"][0]) if first["loc"] else "carriers"
+            raise ValueError(f"{key} {first['msg'].removeprefix('Value error, ')}") from None
+        return self
+
+    def carrier_map(self) -> CarrierMap:
+        """The carrier and engine map: defaults, then what the config adds."""
+        return CarrierMap(
+            carriers={**DEFAULT_CARRIERS, **self.carriers},
+            engines={**DEFAULT_ENGINES, **self.engines},
+        )
 
     @property
     def db_path(self) -> Path:

@@ -83,6 +83,14 @@ class Observation:
     ``evidence`` must hold only facts about the number at the source (counts, first
     and last report dates, subjects) and nothing volatile such as the check time:
     identical observations are stored run-length, so noise would bloat history.
+
+    ``carrier`` names the carrier or app the observation is about ("T-Mobile",
+    "Verizon", "RoboKiller") when the source reports per carrier; a lookup then
+    answers one observation per (number, carrier) it saw. History and current state
+    are kept per (number, source, carrier); the source's own verdict for the number
+    is the worst current verdict over its carriers (``cidrep.carriers.summarize``).
+    ``None`` is the source's single verdict. An error without a carrier is a failure
+    of the whole lookup for that number.
     """
 
     number: str  # E.164
@@ -94,6 +102,7 @@ class Observation:
     url: str | None = None  # the number's page at the source, if any
     cost_units: float = 0.0  # what this check cost at the source (credits, calls)
     error: str | None = None  # one readable line when verdict is error
+    carrier: str | None = None  # the carrier or app this is about, for per-carrier sources
 
     @classmethod
     def failed(cls, number: str, message: str, cost_units: float = 0.0) -> Observation:

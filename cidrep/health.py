@@ -37,7 +37,7 @@ def stale_before(interval: timedelta, now: datetime) -> str:
     return iso(now - interval - stale_margin(interval))
 
 
-def health(state: SourceState | None, interval: timedelta, now: datetime) -> Health:
+def health(state: SourceState | None, interval: timedelta | None, now: datetime) -> Health:
     """Classify one (number, source) state (pure).
 
     ==============  ========================  ==========================  =========
@@ -51,6 +51,8 @@ def health(state: SourceState | None, interval: timedelta, now: datetime) -> Hea
     ==============  ========================  ==========================  =========
 
     Failing wins over stale: it says more (the source answered, and it was an error).
+    ``interval`` None is a recorded source (manual sightings, imported labels): nobody
+    promised a next observation, so it is never stale.
     Timestamps are ISO strings in UTC with a ``Z``, so they compare as text.
     """
     if state is None or (state.last_success is None and state.last_failure is None):
@@ -60,7 +62,7 @@ def health(state: SourceState | None, interval: timedelta, now: datetime) -> Hea
     ):
         return Health.FAILING
     assert state.last_success is not None
-    if state.last_success < stale_before(interval, now):
+    if interval is not None and state.last_success < stale_before(interval, now):
         return Health.STALE
     return Health.OK
 

@@ -32,9 +32,10 @@ def _reads_history(sql: str) -> bool:
         return False
     if re.search(r"UPDATE observations SET .* WHERE id = \?", text):
         return False
-    if re.search(r"LEFT JOIN observations o ON o\.id = s\.verdict_obs_id", text):
-        rest = text.replace("LEFT JOIN observations o ON o.id = s.verdict_obs_id", "")
-        return "observations" in rest
+    for alias in ("s", "c"):  # source_state s / carrier_state c: the verdict row by id
+        join = f"LEFT JOIN observations o ON o.id = {alias}.verdict_obs_id"
+        if join in text:
+            return "observations" in text.replace(join, "")
     return True
 
 

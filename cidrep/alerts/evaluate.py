@@ -63,6 +63,11 @@ def policy_of(settings: Any) -> Policy:
 
 
 def hysteresis_of(settings: Any, source: str) -> Hysteresis:
+    """A polled source confirms after its (or the alerts') ``confirm_after`` checks; a
+    recorded source (a manual sighting, an imported label) has no next check to wait
+    for: one record is the news, either way."""
+    if source not in type(settings.sources).model_fields:
+        return Hysteresis(1, 1)
     a, s = settings.alerts, settings.source(source)
     return Hysteresis(s.confirm_after or a.confirm_after, s.recover_after or a.recover_after)
 
@@ -211,6 +216,7 @@ class Evaluation:
             flagged_since=notice.flagged_since,
             after=notice.after,
             facts=facts,
+            carrier_map=self.settings.carrier_map(),
         )
         channels = (
             []

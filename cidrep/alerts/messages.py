@@ -13,21 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from cidrep.channels import Alert, Dispute, SourceLine
+from cidrep.disputes import CarrierMap, flagged_carriers
 from cidrep.phone import display
 from cidrep.timeutil import iso, parse_iso
-
-FREE_CALLER_REGISTRY = Dispute(
-    "Free Caller Registry (Hiya, TNS, First Orion)", "https://www.freecallerregistry.com/"
-)
-# Carrier -> (analytics engine, where to ask for a review). Sources that report a
-# carrier (evidence "carrier") get that carrier's page first.
-CARRIER_PORTALS: dict[str, Dispute] = {
-    "att": Dispute("AT&T / Hiya: review my call label", "https://www.att.com/reviewmycalllabel"),
-    "verizon": Dispute("Verizon / TNS: response center", "https://www.tnsresponsecenter.com/"),
-    "tmobile": Dispute(
-        "T-Mobile / First Orion: call reporting", "https://callreporting.t-mobile.com/"
-    ),
-}
 
 
 def new_key() -> str:
@@ -55,18 +43,29 @@ def duration_text(start: str | None, end: datetime) -> str | None:
     return span_text((end - parse_iso(start)).total_seconds())
 
 
-def disputes(lines: list[SourceLine]) -> list[Dispute]:
-    """Where to dispute: the reporting carrier's page, then the Free Caller Registry
-    (one form that reaches all three engines). Complaint data (FTC, FCC) names no
-    carrier, so it gets the registry and the three carriers' pages."""
-    carriers = [
-        str(line.evidence.get("carrier", "")).lower().replace("-", "").replace("&", "")
-        for line in lines
-    ]
-    named = [CARRIER_PORTALS[c] for c in dict.fromkeys(carriers) if c in CARRIER_PORTALS]
-    if named:
-        return [*named, FREE_CALLER_REGISTRY]
-    return [FREE_CALLER_REGISTRY, *CARRIER_PORTALS.values()]
+def disputes(lines: list[SourceLine], carrier_map: CarrierMap) -> list[Dispute]:
+    """Where to dispute: the portal of the engine behind each flagged carrier (from the
+    sources that report per carrier), then the Free Caller Registry; complaint data
+    names no carrier, so then every engine's portal (``CarrierMap.disputes``)."""
+    carriers = [c for line in lines for c in flagged_carriers(line.evidence)]
+    return carrier_map.disputes(carriers)
+
+
+def carriers_text(evidence: dict[str, Any]) -> str | None:
+    """``flagged on T-Mobile; clean on AT&T, Verizon`` from a per-carrier source's
+    summed-up evidence, or None for a source without carriers."""
+    lanes = evidence.get("carriers")
+    if not isinstance(lanes, dict) or not lanes:
+        return None
+    by_verdict: dict[str, list[str]] = {}
+    for carrier, lane in sorted(lanes.items()):
+        verdict = lane.get("verdict") if isinstance(lane, dict) else None
+        by_verdict.setdefault(verdict or "no verdict", []).append(carrier)
+    order = ["flagged", "clean", "unknown", "no verdict"]
+    return "; ".join(
+        f"{v} on {', '.join(by_verdict[v])}"
+        for v in sorted(by_verdict, key=lambda v: order.index(v) if v in order else 9)
+    )
 
 
 def source_lines(states: dict[str, dict[str, Any]], only: set[str] | None = None) -> list:
@@ -110,6 +109,9 @@ def _line(s: SourceLine) -> str:
     facts = ", ".join(
         f"{k} {v}" for k, v in sorted(s.evidence.items()) if not isinstance(v, dict | list)
     )
+    lanes = carriers_text(s.evidence)
+    if lanes:
+        text += f" ({lanes})"
     return text + (f"; {facts[:200]}" if facts else "")
 
 
@@ -123,8 +125,10 @@ def number_alert(
     flagged_since: str | None = None,
     after: str | None = None,
     facts: dict[str, Any] | None = None,
+    carrier_map: CarrierMap | None = None,
 ) -> Alert:
-    """The message for a number notice: flagged, cleared, reminder or flapping."""
+    """The message for a number notice: flagged, cleared, reminder or flapping.
+    ``carrier_map`` (config ``[carriers]``/``[engines]``) says where to dispute."""
     shown = display(info["e164"])
     flagged = {s for s, row in states.items() if row.get("verdict") == "flagged"}
     lines = source_lines(states)
@@ -147,7 +151,8 @@ def number_alert(
         count = (facts or {}).get("flips", "several")
         title = f"{shown} is flapping: {count} changes within {(facts or {}).get('window', '')}"
         todo = "Further alerts for it are held until it is stable for that long."
-    dispute = disputes(behind) if kind in ("flagged", "reminder") else []
+    where = carrier_map or CarrierMap()
+    dispute = disputes(behind, where) if kind in ("flagged", "reminder") else []
     text = "\n".join(
         [
             title,

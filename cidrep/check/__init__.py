@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -24,6 +25,7 @@ from cidrep.errors import CidrepError
 from cidrep.health import stale_before
 from cidrep.privacy.retention import Pruned, prune
 from cidrep.runner.engine import CheckOptions, Progress, RunResult, run_cycle
+from cidrep.store.carrier_state import recorded_sources
 from cidrep.store.numbers import missing_numbers
 from cidrep.timeutil import utcnow
 
@@ -43,14 +45,19 @@ class CheckOutcome:
         return data
 
 
-def in_service(settings: Any, checkers: dict[str, type[Checker]]) -> list[str]:
+def in_service(
+    settings: Any, checkers: dict[str, type[Checker]], db: Database | None = None
+) -> list[str]:
     """Sources that can give verdicts: enabled, and not skipped by their preflight
-    (no key configured). The quorum counts these."""
+    (no key configured), plus the recorded sources in ``db`` (manual sightings,
+    imported labels) that are not plugins. The quorum counts these."""
     found = []
     for name, cls in checkers.items():
         source = settings.source(name)
         if source.enabled and not cls(source).preflight():
             found.append(name)
+    if db is not None:
+        found += [name for name in recorded_sources(db) if name not in checkers]
     return found
 
 
@@ -75,10 +82,24 @@ def run_check(
         for s in result.sources
         if s.status != "skipped"
     }
-    channels = build_channels(settings.channels, channel_types)
-    changes = Evaluation(
-        db, settings, in_service(settings, checkers), channels, options.now, result.run_id
-    ).run(ran)
-    report = deliver(db, channels, utcnow(), settings.alerts)
+    changes, report = alert(db, settings, checkers, channel_types, options.now, result.run_id, ran)
     pruned = prune(db, settings.retention_days, options.now, explicit=False)
     return CheckOutcome(result, changes, report, pruned)
+
+
+def alert(
+    db: Database,
+    settings: Any,
+    checkers: dict[str, type[Checker]],
+    channel_types: dict[str, Any],
+    now: datetime,
+    run_id: int | None,
+    ran: dict[str, str] | None = None,
+) -> tuple[list[Change], DeliveryReport]:
+    """Evaluate alerts over the current state, then deliver what is due: after a check,
+    and after labels are recorded (``ran``: the sources whose health to judge)."""
+    channels = build_channels(settings.channels, channel_types)
+    changes = Evaluation(
+        db, settings, in_service(settings, checkers, db), channels, now, run_id
+    ).run(ran or {})
+    return changes, deliver(db, channels, utcnow(), settings.alerts)

@@ -252,7 +252,7 @@ def unmute(
     changes = unmute_numbers(
         st.db(),
         st.settings,
-        in_service(st.settings, st.checkers()),
+        in_service(st.settings, st.checkers(), st.db()),
         channels,
         [r["id"] for r in rows],
         utcnow(),

@@ -34,6 +34,7 @@ class AppState:
     account_name: str | None = None
     _loaded: LoadedConfig | None = None
     _db: Database | None = None
+    _recorded: dict[str, str] | None = None
 
     def checkers(self) -> dict[str, type[Checker]]:
         from cidrep.errors import CidrepError
@@ -96,11 +97,22 @@ class AppState:
             self._db = open_db(path, readonly=path.exists() and not writable(path))
         return self._db
 
-    def interval(self, source: str) -> timedelta:
-        """A source's interval (24 h for a source no longer registered)."""
+    def interval(self, source: str) -> timedelta | None:
+        """A source's interval: None for a recorded source (manual sightings, imported
+        labels: never stale), 24 h for a source no longer registered."""
         if source in self.checkers():
             return self.settings.source(source).interval
+        if source in self.recorded():
+            return None
         return timedelta(hours=24)
+
+    def recorded(self) -> dict[str, str]:
+        """Recorded (not polled) sources in the database, read once."""
+        if self._recorded is None:
+            from cidrep.store.carrier_state import recorded_sources
+
+            self._recorded = recorded_sources(self.read_db())
+        return self._recorded
 
     def account(self, db: Database | None = None) -> dict[str, Any]:
         from cidrep.store.numbers import get_account

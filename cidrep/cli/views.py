@@ -21,7 +21,8 @@ def _short(ts: str | None) -> str:
 
 def _marks(item: dict[str, Any]) -> str:
     """``fcc [failing: ftc] [stale: fcc]``: who gives the verdict, and what is not current."""
-    behind = ", ".join(item["verdict_sources"]) if item["verdict"] != "error" else ""
+    named = item.get("flagged_on") if item["verdict"] == "flagged" else None
+    behind = ", ".join(named or item["verdict_sources"]) if item["verdict"] != "error" else ""
     if item["failing"]:
         behind += f" [failing: {', '.join(item['failing'])}]"
     if item["stale"]:
@@ -125,6 +126,15 @@ def report(
     _print_report(data)
 
 
+def _carrier_line(lane: dict[str, Any]) -> str:
+    """``T-Mobile: flagged "Scam Likely" since 2026-11-20 09:00``."""
+    verdict = lane["verdict"] or "no verdict yet"
+    label = f' "{lane["label"]}"' if lane["label"] and lane["verdict"] == "flagged" else ""
+    since = f" since {_short(lane['since'])}" if lane["since"] else ""
+    failed = f" (last check failed: {lane['last_error']})" if lane["last_error"] else ""
+    return f"{lane['carrier']}: {verdict}{label}{since}{failed}"
+
+
 HEALTH_NOTE = {"failing": "FAILING", "stale": "STALE (no success within its interval)"}
 
 
@@ -158,7 +168,11 @@ def _print_report(data: dict[str, Any]) -> None:
         for key in ("label", "category", "score", "url"):
             if s.get(key) is not None:
                 typer.echo(f"  {key}: {s[key]}")
+        for lane in s.get("carriers") or []:
+            typer.echo("  " + _carrier_line(lane))
         for key, value in (s.get("evidence") or {}).items():
+            if key == "carriers" and s.get("carriers"):
+                continue  # listed line by line above
             if isinstance(value, dict):
                 value = "; ".join(f"{k} ({v})" for k, v in value.items()) or "-"
             typer.echo(f"  {key.replace('_', ' ')}: {value}")

@@ -100,10 +100,13 @@ class HistoryEntry(_Record):
     evidence: dict[str, Any]
     first_run: int | None
     last_run: int | None
+    carrier: str | None = Field(
+        default=None, description="the carrier or app this row is about; null: the source's own"
+    )
 
 
 class Current(_Record):
-    """The current state of one source for the number."""
+    """The current state of one source (or one carrier at a source) for the number."""
 
     source: str
     verdict: Verdict | None
@@ -118,6 +121,9 @@ class Current(_Record):
     checks: int
     entry: int | None = Field(description="index in history of the latest row")
     verdict_entry: int | None = Field(description="index in history where the verdict began")
+    carrier: str | None = Field(
+        default=None, description="the carrier or app; null: the source's own verdict"
+    )
 
 
 class Sighting(_Record):

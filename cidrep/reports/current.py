@@ -18,14 +18,36 @@ from sqlite_utils import Database
 from cidrep.errors import CidrepError
 from cidrep.health import Health, health, summarize
 from cidrep.history import SourceState
+from cidrep.store import carrier_state as carrier_store
 from cidrep.store import state as state_store
 
-Intervals = Callable[[str], timedelta]  # source name -> its interval
+Intervals = Callable[[str], timedelta | None]  # source -> its interval (None: recorded)
 
 
-def source_view(row: dict[str, Any], state: SourceState, status: Health) -> dict[str, Any]:
-    """One source's word on one number, as status --json and report show it."""
+def carrier_view(row: dict[str, Any]) -> dict[str, Any]:
+    """One carrier's word at a source (``carrier_state`` with its verdict row)."""
     return {
+        "carrier": row["carrier"],
+        "verdict": row["verdict"],
+        "since": row["since"],
+        "label": row.get("label"),
+        "score": row.get("score"),
+        "last_checked": row["last_checked"],
+        "last_success": row["last_success"],
+        "last_error": row["last_error"] if row["error_streak"] else None,
+    }
+
+
+def source_view(
+    row: dict[str, Any],
+    state: SourceState,
+    status: Health,
+    carriers: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One source's word on one number, as status --json and report show it; a source
+    that reports per carrier lists each carrier (``carriers``, else empty)."""
+    return {
+        "carriers": [carrier_view(c) for c in carriers or []],
         "verdict": state.verdict,
         "health": status.value,
         "since": state.since,
@@ -52,15 +74,23 @@ def number_item(
     intervals: Intervals,
     now: datetime,
     also: list[str] | None = None,
+    carriers: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """One number: its worst verdict, failing and stale sources, and each source's view.
 
-    ``also`` names sources to list as never checked when they have no state yet.
+    ``also`` names sources to list as never checked when they have no state yet;
+    ``carriers`` holds the per-carrier rows of sources that report per carrier.
+    ``flagged_on`` names where a flag shows: "trustcall: T-Mobile" for a carrier,
+    the source's name otherwise.
     """
+    carriers = carriers or {}
     states = {name: SourceState.from_row(row) for name, row in rows.items()}
     healths = {name: health(s, intervals(name), now) for name, s in states.items()}
     summary = summarize({n: (states[n], healths[n]) for n in states})
-    sources = {name: source_view(rows[name], states[name], healths[name]) for name in rows}
+    sources = {
+        name: source_view(rows[name], states[name], healths[name], carriers.get(name))
+        for name in rows
+    }
     for name in also or []:
         sources.setdefault(name, dict(NEVER_CHECKED))
     tags = number["tags"]
@@ -72,11 +102,24 @@ def number_item(
         "paused": number["paused_at"] is not None,
         "verdict": summary.verdict,
         "verdict_sources": summary.sources,
+        "flagged_on": flagged_on(sources),
         "failing": summary.failing,
         "stale": summary.stale,
         "as_of": summary.as_of,
         "sources": dict(sorted(sources.items())),
     }
+
+
+def flagged_on(sources: dict[str, dict[str, Any]]) -> list[str]:
+    """Where the number shows as flagged: each flagged carrier ("trustcall: T-Mobile"),
+    or the source itself when it has no carriers."""
+    found: list[str] = []
+    for name, view in sorted(sources.items()):
+        if view.get("verdict") != "flagged":
+            continue
+        lanes = [c["carrier"] for c in view.get("carriers", []) if c["verdict"] == "flagged"]
+        found.extend(f"{name}: {c}" for c in lanes) if lanes else found.append(name)
+    return found
 
 
 def fleet(
@@ -88,9 +131,12 @@ def fleet(
 ) -> Iterator[dict[str, Any]]:
     """Stream one item per monitored number (a page of numbers at a time)."""
     for page in state_store.iter_numbers(db, account_id, tag):
-        states = state_store.states_for(db, [n["id"] for n in page])
+        ids = [n["id"] for n in page]
+        states = state_store.states_for(db, ids)
+        lanes = carrier_store.carriers_for(db, ids)
         for number in page:
-            yield number_item(number, states.get(number["id"], {}), intervals, now)
+            nid = number["id"]
+            yield number_item(number, states.get(nid, {}), intervals, now, carriers=lanes.get(nid))
 
 
 def number_report(
@@ -121,4 +167,5 @@ def number_report(
         )
     number = rows[0]
     states = state_store.states_for(db, [number["id"]]).get(number["id"], {})
-    return number_item(number, states, intervals, now, also=source_names)
+    lanes = carrier_store.carriers_for(db, [number["id"]]).get(number["id"])
+    return number_item(number, states, intervals, now, also=source_names, carriers=lanes)

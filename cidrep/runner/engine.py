@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from cidrep import redaction
+from cidrep.carriers import this_check
 from cidrep.config import BaseConfig
 from cidrep.contract import (
     Checker,
@@ -196,10 +197,13 @@ class Cycle:
             return None
         return iso(self.opt.now - interval + due_tolerance(interval))
 
-    def _record(self, result: SourceResult, ids: list[int], obs: Observation) -> None:
-        self.writer.add(ids, result.source, obs)
+    def _record(self, result: SourceResult, ids: list[int], answers: Sequence[Observation]) -> None:
+        """Store one number's answers (its own, or one per carrier) and count them once:
+        the run's tally takes the number's verdict summed up over this check's answers."""
+        self.writer.add_answers(ids, result.source, answers)
+        obs = answers[0] if len(answers) == 1 else this_check(answers)
         result.checks += 1
-        result.cost_units += obs.cost_units
+        result.cost_units += sum(a.cost_units for a in answers)
         result.verdicts[obs.verdict.value] += 1
         if obs.verdict == Verdict.ERROR:
             result.errors += 1
@@ -253,8 +257,8 @@ class Cycle:
                     self.progress(name, len(batch), total)
                     continue
                 spent = result.cost_units
-                for obs in await self._lookup_batch(checker, session, list(ids)):
-                    self._record(result, ids[obs.number], obs)
+                for answers in await self._lookup_batch(checker, session, list(ids)):
+                    self._record(result, ids[answers[0].number], answers)
                 budget.settle(estimate, result.cost_units - spent)
                 self.progress(name, len(batch), total)
 
@@ -276,25 +280,28 @@ class Cycle:
 
     async def _lookup_batch(
         self, checker: LookupChecker, session: HttpSession, numbers: list[str]
-    ) -> list[Observation]:
+    ) -> list[list[Observation]]:
+        """Each number's answers: one, or one per carrier (a number with none is an
+        error). A malformed answer becomes an error answer, never a verdict."""
         try:
             answers = list(await checker.lookup(numbers, session))
         except StorageError:
             raise
         except SourceError as exc:
             message = self.redact(str(exc))
-            return [Observation.failed(n, message) for n in numbers]
+            return [[Observation.failed(n, message)] for n in numbers]
         except Exception as exc:
             log.debug("lookup crashed in %s", checker.name, exc_info=True)
             message = self.redact(f"internal error in {checker.name} checker: {exc!r}")
-            return [Observation.failed(n, message) for n in numbers]
-        by_number: dict[str, Observation] = {}
+            return [[Observation.failed(n, message)] for n in numbers]
+        by_number: dict[str, list[Observation]] = {}
         for answer in answers:
             number = getattr(answer, "number", None)
-            if isinstance(number, str) and number in numbers and number not in by_number:
-                by_number[number] = checked_observation(answer, number, self.redact)
+            if isinstance(number, str) and number in numbers:
+                checked = checked_observation(answer, number, self.redact)
+                by_number.setdefault(number, []).append(checked)
         return [
-            by_number.get(n) or Observation.failed(n, f"{checker.name} gave no answer for {n}")
+            by_number.get(n) or [Observation.failed(n, f"{checker.name} gave no answer for {n}")]
             for n in numbers
         ]
 
@@ -330,7 +337,7 @@ class Cycle:
             except Exception as exc:
                 log.debug("assess crashed in %s", name, exc_info=True)
                 obs = Observation.failed(e164, self.redact(f"{name} could not assess: {exc!r}"))
-            self._record(result, ids, obs)
+            self._record(result, ids, [obs])
             self.progress(name, 1, total)
 
     async def _pull(

@@ -19,6 +19,7 @@ from cidrep.redaction import MAX_MESSAGE, Redactor
 __all__ = ["MAX_MESSAGE", "Redactor", "checked_observation", "checked_sighting"]
 
 MAX_TEXT = 500  # label, category, url: what a source shows is short
+MAX_CARRIER = 50  # a carrier or app name
 
 
 def checked_observation(obs: object, number: str, redact: Redactor) -> Observation:
@@ -40,6 +41,7 @@ def checked_observation(obs: object, number: str, redact: Redactor) -> Observati
         url=_text(obs.url, redact),
         evidence=redact.value(obs.evidence),  # type: ignore[arg-type]
         error=redact(obs.error) if obs.error else obs.error,
+        carrier=_text(obs.carrier, redact),
     )
 
 
@@ -51,7 +53,9 @@ def checked_sighting(sighting: Sighting, redact: Redactor) -> Sighting:
 
 
 def _short(obs: Observation) -> bool:
-    return all(v is None or len(v) <= MAX_TEXT for v in (obs.label, obs.category, obs.url))
+    return all(
+        v is None or len(v) <= MAX_TEXT for v in (obs.label, obs.category, obs.url, obs.carrier)
+    )
 
 
 def _text(value: str | None, redact: Redactor) -> str | None:
@@ -77,10 +81,12 @@ def _problem(obs: object, number: str) -> str | None:
         return f"score {obs.score!r} is not an integer 0-100"
     if obs.verdict == Verdict.ERROR and not obs.error:
         return "error verdict without a message"
-    for name in ("label", "category", "url", "error"):
+    for name in ("label", "category", "url", "error", "carrier"):
         value = getattr(obs, name)
         if value is not None and not isinstance(value, str):
             return f"{name} is {type(value).__name__}, not text"
+    if obs.carrier is not None and not 0 < len(obs.carrier.strip()) <= MAX_CARRIER:
+        return f"carrier {obs.carrier[:20]!r} is empty or longer than {MAX_CARRIER} characters"
     if not isinstance(obs.evidence, dict):
         return "evidence is not a mapping"
     try:

@@ -108,6 +108,7 @@ HISTORY_FIELDS = (
     "first_seen",
     "last_seen",
     "checks",
+    "carrier",
 )
 CURRENT_FIELDS = (
     "source",
@@ -121,6 +122,7 @@ CURRENT_FIELDS = (
     "last_error",
     "error_streak",
     "checks",
+    "carrier",
 )
 ALERT_FIELDS = (
     "state",
@@ -145,6 +147,10 @@ DELIVERY_FIELDS = (
 )
 
 
+STATE_COLUMNS = "number_id, obs_id, verdict_obs_id, " + ", ".join(
+    c for c in CURRENT_FIELDS if c != "carrier"
+)
+
 # Each flip with its deliveries, one row per delivery (``d_*`` columns; none: NULLs).
 FLIPS_SQL = f"""SELECT f.*, d.id AS d_id, {", ".join(f"d.{c} AS d_{c}" for c in DELIVERY_FIELDS)}
                 FROM flips f LEFT JOIN deliveries d ON d.flip_id = f.id"""
@@ -159,7 +165,12 @@ def numbers(db: Database) -> Iterator[dict[str, Any]]:
         return _rows(cur, [d[0] for d in cur.description])
 
     history = cursor(f"SELECT * FROM observations WHERE {IN_SCOPE} ORDER BY number_id, id")
-    current = cursor(f"SELECT * FROM source_state WHERE {IN_SCOPE} ORDER BY number_id, source")
+    current = cursor(
+        f"""SELECT {STATE_COLUMNS}, NULL AS carrier, 0 AS per_carrier FROM source_state
+            WHERE {IN_SCOPE} UNION ALL
+            SELECT {STATE_COLUMNS}, carrier, 1 AS per_carrier FROM carrier_state
+            WHERE {IN_SCOPE} ORDER BY number_id, per_carrier, source, carrier"""
+    )
     sightings = cursor(
         f"SELECT * FROM sightings WHERE {IN_SCOPE} ORDER BY number_id, occurred_at, id"
     )

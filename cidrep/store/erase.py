@@ -34,7 +34,8 @@ COUNTS: dict[str, str] = {
     "numbers": "SELECT count(*) FROM temp.scope_numbers",
     "observations": f"SELECT count(*) FROM observations WHERE {NUMBERS}",
     "sightings": f"SELECT count(*) FROM sightings WHERE {NUMBERS}",
-    "current_state": f"SELECT count(*) FROM source_state WHERE {NUMBERS}",
+    "current_state": f"""SELECT (SELECT count(*) FROM source_state WHERE {NUMBERS})
+                              + (SELECT count(*) FROM carrier_state WHERE {NUMBERS})""",
     "alert_state": f"""SELECT (SELECT count(*) FROM alert_numbers WHERE {NUMBERS})
                             + (SELECT count(*) FROM alert_sources WHERE {NUMBERS})""",
     "flips": f"SELECT count(*) FROM flips WHERE {NUMBERS}",

@@ -17,7 +17,9 @@ PER_ACCOUNT: dict[str, str] = {
                   JOIN numbers n ON n.id = o.number_id GROUP BY n.account_id""",
     "sightings": """SELECT n.account_id, count(*) FROM sightings s
                     JOIN numbers n ON n.id = s.number_id GROUP BY n.account_id""",
-    "current_state": """SELECT n.account_id, count(*) FROM source_state s
+    "current_state": """SELECT n.account_id, count(*) FROM
+                          (SELECT number_id FROM source_state
+                           UNION ALL SELECT number_id FROM carrier_state) s
                         JOIN numbers n ON n.id = s.number_id GROUP BY n.account_id""",
     "flips": """SELECT n.account_id, count(*) FROM flips f
                 JOIN numbers n ON n.id = f.number_id GROUP BY n.account_id""",

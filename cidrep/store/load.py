@@ -137,14 +137,18 @@ def number(db: Database, record: dict[str, Any], account_id: int, ids: RunIds) -
             )
         return row_ids[entry]
 
-    conn.executemany(
-        f"""INSERT INTO source_state (number_id, {",".join(CURRENT_FIELDS)}, obs_id,
-            verdict_obs_id) VALUES (?, {",".join("?" * len(CURRENT_FIELDS))}, ?, ?)""",
-        [
-            (nid, *(c[k] for k in CURRENT_FIELDS), row_id(c["entry"]), row_id(c["verdict_entry"]))
-            for c in record["current"]
-        ],
-    )
+    own = [c for c in record["current"] if c.get("carrier") is None]
+    per_carrier = [c for c in record["current"] if c.get("carrier") is not None]
+    for table, rows in (("source_state", own), ("carrier_state", per_carrier)):
+        fields = [k for k in CURRENT_FIELDS if table == "carrier_state" or k != "carrier"]
+        conn.executemany(
+            f"""INSERT INTO {table} (number_id, {",".join(fields)}, obs_id, verdict_obs_id)
+                VALUES (?, {",".join("?" * len(fields))}, ?, ?)""",
+            [
+                (nid, *(c[k] for k in fields), row_id(c["entry"]), row_id(c["verdict_entry"]))
+                for c in rows
+            ],
+        )
     conn.executemany(
         """INSERT INTO sightings (number_id, source, key, occurred_at, detail, run_id)
            VALUES (?, ?, ?, ?, ?, ?)""",

@@ -358,3 +358,53 @@ def m004_privacy(db: Database) -> None:
         CREATE INDEX runs_account ON runs (account) WHERE account IS NOT NULL;
         """
     )
+
+
+@migrations()
+def m005_carriers(db: Database) -> None:
+    """Per-carrier history and state, and the sources that are recorded, not polled.
+
+    - ``observations.carrier``: the carrier or app a history row is about; NULL is the
+      source's own verdict (every row stored before this migration), so nothing
+      already stored changes meaning.
+    - ``carrier_state``: the current state per (number, source, carrier), the same
+      columns as ``source_state`` (``cidrep.history.advance`` moves both). The
+      source-level row in ``source_state`` stays what due selection, the exit code
+      and the alerts read; it is summed up from the carriers
+      (``cidrep.carriers.summarize``).
+    - ``recorded_sources``: sources whose observations are recorded by people or
+      imported from files (``cidrep sighting``, ``cidrep labels import``) rather than
+      polled: they are never "stale", since nobody promised a next check.
+    """
+    db.executescript(
+        f"""
+        ALTER TABLE observations ADD COLUMN carrier TEXT;
+        CREATE INDEX observations_carrier ON observations (number_id, source, carrier, id)
+            WHERE carrier IS NOT NULL;
+
+        CREATE TABLE carrier_state (
+            number_id INTEGER NOT NULL REFERENCES numbers(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            carrier TEXT NOT NULL,
+            verdict TEXT CHECK (verdict IS NULL OR verdict IN {VERDICTS}),
+            since TEXT,
+            streak INTEGER NOT NULL DEFAULT 0,
+            verdict_obs_id INTEGER,
+            obs_id INTEGER,
+            fingerprint TEXT,
+            last_checked TEXT,
+            last_success TEXT,
+            last_failure TEXT,
+            last_error TEXT,
+            error_streak INTEGER NOT NULL DEFAULT 0,
+            checks INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (number_id, source, carrier)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE recorded_sources (
+            source TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('manual', 'import')),
+            first_at TEXT NOT NULL
+        );
+        """
+    )

@@ -237,3 +237,20 @@ def missing_numbers(
 def set_email(db: Database, account_id: int, email: str | None) -> None:
     with write(db):
         db.execute("UPDATE accounts SET email = ? WHERE id = ?", [email, account_id])
+
+
+def number_ids(db: Database, e164s: Iterable[str], account_id: int | None) -> dict[str, list[int]]:
+    """The rows of each monitored number (in ``account_id``, else in every account that
+    monitors it); numbers not monitored are absent from the answer."""
+    wanted = sorted(set(e164s))
+    found: dict[str, list[int]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        sql = f"SELECT id, e164 FROM numbers WHERE e164 IN ({','.join('?' * len(chunk))})"
+        params: list[Any] = list(chunk)
+        if account_id is not None:
+            sql += " AND account_id = ?"
+            params.append(account_id)
+        for row in db.query(sql + " ORDER BY id", params):
+            found.setdefault(row["e164"], []).append(row["id"])
+    return found

@@ -22,6 +22,9 @@ from sqlite_utils import Database
 
 KEPT_ROWS = """id NOT IN (SELECT obs_id FROM source_state WHERE obs_id IS NOT NULL)
                AND id NOT IN (SELECT verdict_obs_id FROM source_state
+                              WHERE verdict_obs_id IS NOT NULL)
+               AND id NOT IN (SELECT obs_id FROM carrier_state WHERE obs_id IS NOT NULL)
+               AND id NOT IN (SELECT verdict_obs_id FROM carrier_state
                               WHERE verdict_obs_id IS NOT NULL)"""
 
 WHERE: dict[str, tuple[str, str]] = {
