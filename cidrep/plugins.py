@@ -26,6 +26,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cidrep_plugins.telnyx",
     "cidrep_plugins.ipqs",
     "cidrep_plugins.tellows",
+    "cidrep_plugins.trustcall",
     "cidrep_plugins.slack",
     "cidrep_plugins.webhook",
     "cidrep_plugins.apprise",
