@@ -68,7 +68,18 @@ def _version(value: bool) -> None:
 
 
 def make_app() -> typer.Typer:
-    from cidrep.cli import accounts, alerts, channels, check, numbers, privacy, sources, views
+    from cidrep.cli import (
+        accounts,
+        alerts,
+        channels,
+        check,
+        labels,
+        numbers,
+        privacy,
+        sources,
+        vet,
+        views,
+    )
 
     app = typer.Typer(
         cls=_Group,
@@ -110,6 +121,7 @@ def make_app() -> typer.Typer:
         ctx.obj = AppState(config_path=config, db_path=db, account_name=account)
 
     app.command("check")(check.check)
+    app.command("vet")(vet.vet)
     app.command("status")(views.status)
     app.command("report")(views.report)
     app.add_typer(numbers.app, name="numbers")
@@ -126,6 +138,8 @@ def make_app() -> typer.Typer:
     app.command("prune")(privacy.prune)
     app.command("privacy")(privacy.privacy)
     app.command("audit")(privacy.audit)
+    app.command("sighting")(labels.sighting)
+    app.add_typer(labels.app, name="labels")
     return app
 
 
