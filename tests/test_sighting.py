@@ -241,3 +241,18 @@ def test_a_recorded_source_is_never_stale_but_a_polled_one_is(cli, tmp_path):
     assert report["sources"]["manual"]["health"] == "ok"
     assert report["sources"]["ftc"]["health"] == "stale"
     assert report["stale"] == ["ftc"]
+
+
+def test_the_example_config_shows_the_real_defaults():
+    import tomllib
+    from pathlib import Path
+
+    from cidrep.disputes import DEFAULT_CARRIERS, DEFAULT_ENGINES
+
+    text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
+    start = text.index("# [carriers]")
+    end = text.index("\n\n", start)
+    block = "\n".join(line.removeprefix("# ") for line in text[start:end].splitlines())
+    parsed = tomllib.loads(block.replace("#\n", "\n"))
+    parsed["carriers"].pop("Example MVNO")
+    assert parsed == {"carriers": DEFAULT_CARRIERS, "engines": DEFAULT_ENGINES}
