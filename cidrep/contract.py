@@ -269,6 +269,22 @@ class FeedChecker(Checker):
         raise NotImplementedError
 
 
+def json_kind(value: object) -> str:
+    """A JSON value's type in words for an error message ("an array", "null"): what a
+    source sent instead of what was expected, without ever quoting the value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
 # -- what plugins may use from the rest of cidrep ---------------------------------
 # Re-exported lazily (PEP 562), so ``from cidrep.contract import hookimpl`` works
 # while those modules may themselves import this one (no import cycle), and the
@@ -359,6 +375,7 @@ __all__ = [
     "credential_problem",
     "excerpt",
     "hookimpl",
+    "json_kind",
     "mask_url",
     "nanp_digits",
     "url_secret_parts",

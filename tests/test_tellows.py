@@ -434,8 +434,8 @@ def test_other_status_is_an_error_with_an_excerpt(api):
         ("Partner Data not correct", "not JSON"),  # the warning alone: no JSON at all
         ('{"tellows": {"score": 8, "comments"', "the tellows JSON object does not decode"),
         ('{"error": "x", "message": "y"}', "a JSON object without 'tellows' (keys: error, m"),
-        ("[1, 2]", "expected a JSON object with 'tellows', got a list"),
-        ('{"tellows": [1]}', "'tellows' is a list, not an object"),
+        ("[1, 2]", "expected a JSON object with 'tellows', got an array"),
+        ('{"tellows": [1]}', "'tellows' is an array, not an object"),
         ('{"tellows": null}', "'tellows' is null, not an object"),
         ('{"tellows": {}}', "the 'tellows' object is empty"),
         (tellows(None), "no 'score'"),

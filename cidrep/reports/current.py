@@ -118,7 +118,10 @@ def flagged_on(sources: dict[str, dict[str, Any]]) -> list[str]:
         if view.get("verdict") != "flagged":
             continue
         lanes = [c["carrier"] for c in view.get("carriers", []) if c["verdict"] == "flagged"]
-        found.extend(f"{name}: {c}" for c in lanes) if lanes else found.append(name)
+        if lanes:
+            found.extend(f"{name}: {c}" for c in lanes)
+        else:
+            found.append(name)
     return found
 
 

@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cidrep.contract import json_kind
+
 __all__ = [
     "CREDENTIAL_WARNING",
     "Answer",
@@ -116,7 +118,7 @@ def extract(body: bytes | str) -> Answer:
         raise Malformed("the tellows JSON object does not decode (truncated?)") from None
     record = outer.get("tellows")
     if not isinstance(record, dict):
-        raise Malformed(f"'tellows' is {_kind(record)}, not an object")
+        raise Malformed(f"'tellows' is {json_kind(record)}, not an object")
     stray = " ".join((text[: match.start()] + " " + text[end:]).split())
     return Answer(record=record, stray=stray)
 
@@ -133,21 +135,7 @@ def _why_not(text: str) -> str:
     if isinstance(value, dict):
         keys = ", ".join(sorted(map(str, value))[:5]) or "none"
         return f"a JSON object without 'tellows' (keys: {keys})"
-    return f"expected a JSON object with 'tellows', got {_kind(value)}"
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
+    return f"expected a JSON object with 'tellows', got {json_kind(value)}"
 
 
 def credential_warning(stray: str) -> str | None:
@@ -167,7 +155,7 @@ def whole(value: object, name: str) -> int | None:
         return value
     if isinstance(value, str) and WHOLE.fullmatch(value):
         return int(value)
-    raise Malformed(f"'{name}' is {_kind(value)} that is not a whole number")
+    raise Malformed(f"'{name}' is {json_kind(value)} that is not a whole number")
 
 
 def tellows_score(value: object) -> int:

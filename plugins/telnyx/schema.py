@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cidrep.contract import json_kind
+
 RISKS = ("low", "medium", "high")
 SCORE_FIELDS = ("maturity_score", "connection_score", "engagement_score", "sentiment_score")
 
@@ -127,13 +129,13 @@ def _data(body: bytes | str, cut: Cut) -> dict[str, Any]:
     """The ``data`` object of a 200 body; ``ErrorAnswer``/``Malformed`` otherwise."""
     value = load_json(body)
     if not isinstance(value, dict):
-        raise Malformed(f"expected a JSON object, got {kind(value)}")
+        raise Malformed(f"expected a JSON object, got {json_kind(value)}")
     errors = value.get("errors")
     if errors not in (None, []):
         raise ErrorAnswer(*first_error(value, cut))
     data = value.get("data")
     if not isinstance(data, dict):
-        raise Malformed(f"'data' is {kind(data)}, not an object")
+        raise Malformed(f"'data' is {json_kind(data)}, not an object")
     return data
 
 
@@ -152,14 +154,14 @@ def parse_number(body: bytes | str, asked: str, cut: Cut) -> Reputation | None:
     if rep is None:
         return None
     if not isinstance(rep, dict):
-        raise Malformed(f"'reputation_data' is {kind(rep)}, not an object")
+        raise Malformed(f"'reputation_data' is {json_kind(rep)}, not an object")
     risk = rep.get("spam_risk")
     if not isinstance(risk, str) or risk.strip().lower() not in RISKS:
-        shown = cut(risk, 20) if isinstance(risk, str) else kind(risk)
+        shown = cut(risk, 20) if isinstance(risk, str) else json_kind(risk)
         raise Malformed(f"spam_risk is {shown!r}, not low, medium or high")
     category = rep.get("spam_category")
     if category is not None and not isinstance(category, str):
-        raise Malformed(f"spam_category is {kind(category)}, not a string or null")
+        raise Malformed(f"spam_category is {json_kind(category)}, not a string or null")
     if isinstance(category, str):
         category = cut(category, 80) or None  # one line, bounded, secrets redacted
     scores = tuple((name, _score(rep.get(name), name)) for name in SCORE_FIELDS)
@@ -179,7 +181,7 @@ def parse_enterprise(body: bytes | str, cut: Cut) -> EnterpriseReputation:
         raise Malformed("no reputation 'status'")
     loa = data.get("loa_status")
     if loa is not None and not isinstance(loa, str):
-        raise Malformed(f"loa_status is {kind(loa)}, not a string")
+        raise Malformed(f"loa_status is {json_kind(loa)}, not a string")
     reasons_value = data.get("rejection_reasons")
     reasons: tuple[str, ...] = ()
     if isinstance(reasons_value, list):
@@ -195,7 +197,7 @@ def _score(value: Any, name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Malformed(f"{name} is {kind(value)}, not a number 0-100 or null")
+        raise Malformed(f"{name} is {json_kind(value)}, not a number 0-100 or null")
     if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
         raise Malformed(f"{name} is not a whole number")
     if not 0 <= value <= 100:
@@ -214,18 +216,3 @@ def parse_time(value: Any) -> datetime | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC)
-
-
-def kind(value: Any) -> str:
-    """A JSON value's type in words, for messages (never the value itself)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object" if isinstance(value, dict) else type(value).__name__

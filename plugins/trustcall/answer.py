@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cidrep.contract import nanp_digits
+from cidrep.contract import json_kind, nanp_digits
 
 Cut = Callable[[str, int], str]
 
@@ -147,11 +147,11 @@ def parse(body: bytes | str, cut: Cut) -> list[Record]:
     if isinstance(data, str):
         raise ErrorAnswer(cut(data, MESSAGE_CHARS) or None)
     if not isinstance(data, list):
-        raise Malformed(f"expected a JSON array, got {kind(data)}")
+        raise Malformed(f"expected a JSON array, got {json_kind(data)}")
     records = []
     for index, item in enumerate(data, 1):
         if not isinstance(item, dict):
-            raise Malformed(f"answer {index} is {kind(item)}, not an object")
+            raise Malformed(f"answer {index} is {json_kind(item)}, not an object")
         phone = answered_phone(item.get("Phone"))
         if phone is None:
             raise Malformed(f"answer {index} has no readable 'Phone'")
@@ -164,14 +164,14 @@ def read_record(phone: str, item: dict[str, Any], cut: Cut) -> Record:
     response = item.get("Response")
     if response is not None:
         if not isinstance(response, str):
-            return Record(phone, None, problem=f"{BAD_RECORD}'Response' is {kind(response)}")
+            return Record(phone, None, problem=f"{BAD_RECORD}'Response' is {json_kind(response)}")
         if " ".join(response.lower().split()).rstrip(".") not in KNOWN_RESPONSES:
             said = cut(response, MESSAGE_CHARS)
             return Record(phone, None, problem=f"TrustCall answered {said!r} instead of a score")
     curr = _level(item.get("CurrScore"), CURR_SCORES)
     if curr is None:
         raw = item.get("CurrScore")
-        shown = repr(cut(raw, 20)) if isinstance(raw, str) else kind(raw)
+        shown = repr(cut(raw, 20)) if isinstance(raw, str) else json_kind(raw)
         return Record(
             phone,
             None,
@@ -183,7 +183,7 @@ def read_record(phone: str, item: dict[str, Any], cut: Cut) -> Record:
         if raw is None:
             continue
         value = _level(raw, CARRIER_VALUES)
-        shown = "" if value else repr(cut(raw, 20)) if isinstance(raw, str) else kind(raw)
+        shown = "" if value else repr(cut(raw, 20)) if isinstance(raw, str) else json_kind(raw)
         carriers.append(CarrierField(name, value, shown))
     return Record(phone, curr, None, tuple(carriers), evidence(item, curr, cut))
 
@@ -345,18 +345,3 @@ def _historical(value: object) -> int | None:
     if isinstance(value, int) and value in HISTORICAL:
         return value
     return None
-
-
-def kind(value: Any) -> str:
-    """A JSON value's type in words, for messages (never the value itself)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object" if isinstance(value, dict) else type(value).__name__

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from cidrep.contract import json_kind
+
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_COUNT = 10**12  # larger than any real complaint count; guards absurd numbers
 
@@ -115,7 +117,7 @@ def parse_profile(body: bytes | str, asked: str, cut: Callable[[str, int], str])
     """
     value = load_json(body)
     if not isinstance(value, dict):
-        raise Malformed(f"expected a JSON object, got {_kind(value)}")
+        raise Malformed(f"expected a JSON object, got {json_kind(value)}")
     if "error" in value or ("code" in value and "complaints" not in value):
         raise ErrorAnswer(*error_detail(value, cut))
     digits = value.get("digits")
@@ -125,7 +127,7 @@ def parse_profile(body: bytes | str, asked: str, cut: Callable[[str, int], str])
         raise Malformed(f"answer is about {cut(digits, 20)!r}, not the number asked")
     complaints = value.get("complaints")
     if not isinstance(complaints, dict):
-        raise Malformed(f"'complaints' is {_kind(complaints)}, not an object")
+        raise Malformed(f"'complaints' is {json_kind(complaints)}, not an object")
     total = _count(complaints, "total", "complaints.total")
     robocalls = _count(complaints, "robocalls", "complaints.robocalls")
     if robocalls > total:
@@ -144,20 +146,6 @@ def parse_profile(body: bytes | str, asked: str, cut: Callable[[str, int], str])
         raise Malformed("complaints.first_seen is after complaints.last_seen")
     subjects = _subjects(complaints.get("top_subjects"), cut)
     return Profile(digits, total, robocalls, first, last, states, subjects, reports)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def _is_count(value: Any) -> bool:
@@ -189,11 +177,11 @@ def _subjects(value: Any, cut: Callable[[str, int], str]) -> tuple[tuple[str, in
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise Malformed(f"complaints.top_subjects is {_kind(value)}, not an array")
+        raise Malformed(f"complaints.top_subjects is {json_kind(value)}, not an array")
     pairs = []
     for index, item in enumerate(value, 1):
         if not isinstance(item, dict):
-            raise Malformed(f"complaints.top_subjects item {index} is {_kind(item)}")
+            raise Malformed(f"complaints.top_subjects item {index} is {json_kind(item)}")
         subject, count = item.get("subject"), item.get("complaints")
         if not isinstance(subject, str) or not subject.strip():
             raise Malformed(f"complaints.top_subjects item {index} has no subject")
@@ -208,7 +196,7 @@ def _community_reports(value: Any, cut: Callable[[str, int], str]) -> tuple[tupl
     if value is None:
         return ()
     if not isinstance(value, dict):
-        raise Malformed(f"community_reports is {_kind(value)}, not an object")
+        raise Malformed(f"community_reports is {json_kind(value)}, not an object")
     pairs = {}
     for kind, count in value.items():
         if not _is_count(count):
