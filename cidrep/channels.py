@@ -41,6 +41,7 @@ KINDS = (
     "cleared",  # a flagged number is clean again
     "reminder",  # still flagged after renotify_after
     "flapping",  # too many flips: further per-flip alerts are held
+    "changed",  # a watched piece of evidence changed (a number's caller name, CNAM)
     "source_failing",  # a source has failed (or gone stale) failing_after times
     "source_recovered",  # ... and is current again
     "digest",  # the period summary (``cidrep digest --send``)

@@ -215,6 +215,14 @@ class Checker:
     disclosure: ClassVar[str]
     settings_model: ClassVar[type[SourceSettings]] = SourceSettings
     shape: ClassVar[Literal["lookup", "feed"]]
+    # Evidence keys whose change is news, each with what people call it, e.g.
+    # ``{"caller_name": "caller name (CNAM)"}``. When the value under such a key
+    # differs between two consecutive real (non-error) observations of a number, a
+    # ``changed`` alert is sent even if the verdict stays (a CNAM that changed may be a
+    # hijacked or reassigned display name). A first value is not news (nothing to
+    # compare with), nor is an observation without the key; see
+    # ``cidrep.alerts.changes.evidence_change`` for the whole truth table.
+    watched_evidence: ClassVar[dict[str, str]] = {}
 
     def __init__(self, settings: SourceSettings) -> None:
         """Keep ``settings`` as this checker's own ``settings_model``: a base

@@ -7,7 +7,10 @@ same answer for the same state, so nothing is announced twice).
 
 Cost follows change: only source states checked since the last evaluation whose
 verdict differs from the confirmed one are read (an indexed query), plus the numbers
-whose hold (flapping, mute) may end or that are due a reminder.
+whose hold (flapping, mute) may end or that are due a reminder. Sources that watch
+evidence (``Checker.watched_evidence``) add one indexed read of their numbers whose
+latest history row is new since the last evaluation, each with the real row before
+it (``cidrep.alerts.changes``): a changed value is a ``changed`` alert.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from cidrep.alerts import messages, routing
+from cidrep.alerts import changes, messages, routing
 from cidrep.alerts.rules import (
     Confirmed,
     Decision,
@@ -43,6 +46,7 @@ from cidrep.store.state import states_for
 from cidrep.timeutil import iso
 
 MARK = "evaluated"
+CHANGES_MARK = "changes"  # the last run whose new history rows were compared
 
 
 @dataclass
@@ -81,6 +85,7 @@ class Evaluation:
         channels: Mapping[str, Channel],
         now: datetime,
         run_id: int | None = None,
+        watched: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -89,6 +94,7 @@ class Evaluation:
         self.now = now
         self.at = iso(now)
         self.run_id = run_id
+        self.watched = dict(watched or {})  # source -> {evidence key: what it is called}
         self.policy = policy_of(settings)
         self.routes = store.routes(db)
         self.changes: list[Change] = []
@@ -100,6 +106,7 @@ class Evaluation:
             renotify = self.policy.renotify_after
             sweep = store.sweep_ids(self.db, iso(self.now - renotify) if renotify else None)
             self._decide_numbers(changed_by, sweep)
+            self._watched_evidence()
             for source in self.in_service:
                 if source in stale_before:
                     self._source_health(source, stale_before[source])
@@ -231,6 +238,56 @@ class Evaluation:
             old=prev.state,
             new=cur.state,
         )
+
+    # -- watched evidence ----------------------------------------------------------------
+
+    def _watched_evidence(self) -> None:
+        """A ``changed`` flip per watched evidence value that changed since the previous
+        real observation (``changes.evidence_change``), for history rows new since the
+        last evaluation (``changes.window``); held while the number is muted."""
+        if self.run_id is None:
+            return
+        since = store.mark(self.db, MARK)
+        after = changes.window(store.mark(self.db, CHANGES_MARK), self.run_id)
+        found: list[tuple[int, str, str, str, changes.EvidenceChange]] = []
+        for source, keys in sorted(self.watched.items()):
+            if source not in self.in_service:
+                continue
+            for row in store.changed_evidence(self.db, source, since, after, self.run_id):
+                for key, what in keys.items():
+                    change = changes.evidence_change(row["old"], row["new"], key)
+                    if change is not None:
+                        found.append((row["number_id"], source, key, what, change))
+        store.set_mark(self.db, CHANGES_MARK, str(self.run_id))
+        if not found:
+            return
+        found.sort(key=lambda f: (f[0], f[1], f[2]))
+        ids = sorted({number_id for number_id, *_ in found})
+        info = store.number_info(self.db, ids)
+        alert_rows = store.load_numbers(self.db, ids)
+        states = states_for(self.db, ids)
+        for number_id, source, key, what, change in found:
+            if number_id not in info:
+                continue
+            row = alert_rows.get(number_id) or {}
+            held = changes.hold(row.get("muted_until"), self.at)
+            alert = messages.changed_alert(
+                info[number_id],
+                states.get(number_id, {}),
+                source,
+                key,
+                what,
+                change.old,
+                change.new,
+                self.now,
+                state=row.get("state"),
+            )
+            channels = (
+                []
+                if held
+                else routing.for_number(info[number_id]["account_id"], self.channels, self.routes)
+            )
+            self._flip(alert, number_id=number_id, source=source, held=held, channels=channels)
 
     # -- per source --------------------------------------------------------------------
 

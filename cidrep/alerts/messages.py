@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from cidrep.alerts import changes
 from cidrep.channels import Alert, Dispute, SourceLine
 from cidrep.disputes import CarrierMap, flagged_carriers
 from cidrep.phone import display
@@ -183,6 +184,60 @@ def number_alert(
         flagged_for=flagged_for,
         dispute=dispute,
         facts=facts or {},
+    )
+
+
+def changed_alert(
+    info: dict[str, Any],
+    states: dict[str, dict[str, Any]],
+    source: str,
+    key: str,
+    what: str,
+    old: Any,
+    new: Any,
+    now: datetime,
+    *,
+    state: str | None = None,
+) -> Alert:
+    """``changed``: a watched piece of evidence (``key``, called ``what``) went from
+    ``old`` to ``new`` at ``source`` (``cidrep.alerts.changes``). ``states`` are the
+    number's source rows (only ``source`` is shown); ``state`` is the number's alert
+    state, which this does not change (a fact is evidence, not a verdict)."""
+    shown_number = display(info["e164"])
+    title = (
+        f"{shown_number}: {what} changed from {changes.shown(old)} to {changes.shown(new)}"
+        f" ({source})"
+    )
+    lines = source_lines(states, only={source})
+    gone = "disappeared" if new is None else "now reads differently"
+    text = "\n".join(
+        [
+            title,
+            _who(info),
+            *(_line(line) for line in lines),
+            f"The {what} that {source} reports for this number {gone}. This is evidence, not "
+            "a verdict: the number's state is unchanged by it. A change you did not make "
+            "can mean a hijacked or reassigned display name, or a provisioning mistake.",
+            "If you did not change it, check with your carrier and your CNAM provider "
+            "(whoever registered the name) and have the right one restored; people "
+            "reject calls from a name they do not know.",
+        ]
+    )
+    return Alert(
+        kind="changed",
+        key=new_key(),
+        at=iso(now),
+        title=title,
+        text=text,
+        number=info["e164"],
+        display=shown_number,
+        number_label=info.get("label"),
+        account=info["account"],
+        tags=list(info.get("tags") or []),
+        state=state,
+        sources=lines,
+        changed_by=[source],
+        facts={"changed": what, "evidence": key, "from": old, "to": new},
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from cidrep.alerts.changes import watched_by
 from cidrep.alerts.delivery import DeliveryReport, deliver
 from cidrep.alerts.evaluate import Change, Evaluation
 from cidrep.alerts.routing import build_channels
@@ -100,6 +101,12 @@ def alert(
     and after labels are recorded (``ran``: the sources whose health to judge)."""
     channels = build_channels(settings.channels, channel_types)
     changes = Evaluation(
-        db, settings, in_service(settings, checkers, db), channels, now, run_id
+        db,
+        settings,
+        in_service(settings, checkers, db),
+        channels,
+        now,
+        run_id,
+        watched=watched_by(checkers),
     ).run(ran or {})
     return changes, deliver(db, channels, utcnow(), settings.alerts)

@@ -46,6 +46,40 @@ def changed_candidates(db: Database, since: str | None) -> Iterator[dict[str, An
     )
 
 
+# The watched-evidence read (``changed_evidence``): the latest history row of each
+# (number, source) checked since the mark that is new in the run window, and the
+# evidence of the real row just before it. The step back is one descent of the
+# (number_id, source, [carrier,] id) index, never a walk over the number's history
+# (only error rows between the two are passed over). ``+s.source`` keeps the planner
+# on ``source_state_checked``: the rows checked since the mark, not all the source's.
+# tests/test_no_history_scans.py
+# allows exactly this statement; tests/test_cnam_alerts.py checks its query plan.
+CHANGED_EVIDENCE_SQL = """SELECT s.number_id, s.source, o.id AS obs_id,
+       o.evidence AS new_evidence,
+       (SELECT p.evidence FROM observations p
+        WHERE p.number_id = s.number_id AND p.source = s.source AND p.carrier IS NULL
+          AND p.id < o.id AND p.verdict != 'error'
+        ORDER BY p.id DESC LIMIT 1) AS old_evidence
+    FROM source_state s JOIN observations o ON o.id = s.obs_id
+    WHERE +s.source = ? AND s.last_checked >= ?
+      AND o.first_run_id > ? AND o.first_run_id <= ?
+      AND o.carrier IS NULL AND o.verdict != 'error'"""
+
+
+def changed_evidence(
+    db: Database, source: str, since: str | None, after_run: int, run_id: int
+) -> Iterator[dict[str, Any]]:
+    """(number_id, source, obs_id, new, old) for ``source``'s numbers checked at or
+    after ``since`` whose latest row is real and first seen in a run in
+    (``after_run``, ``run_id``]; ``new``/``old`` are decoded evidence, ``old`` None when
+    no real row came before."""
+    for row in db.query(CHANGED_EVIDENCE_SQL, [source, since or "", after_run, run_id]):
+        old = row.pop("old_evidence")
+        row["new"] = json.loads(row.pop("new_evidence") or "{}")
+        row["old"] = json.loads(old) if old is not None else None
+        yield row
+
+
 def save_confirmed(db: Database, rows: Iterable[tuple[int, str, str | None, str | None]]) -> None:
     """Write (number_id, source, state, since) rows."""
     db.conn.executemany(

@@ -50,6 +50,7 @@ NOTIFY_TYPES: dict[str, str] = {
     "cleared": "success",
     "reminder": "warning",
     "flapping": "warning",
+    "changed": "warning",  # a changed caller name (CNAM): look, it may be hijacked
     "source_failing": "warning",
     "source_recovered": "success",
     "digest": "info",

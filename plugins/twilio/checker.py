@@ -98,6 +98,8 @@ class TwilioChecker(LookupChecker):
         "nomorobo_spamscore is on, to the Nomorobo add-on through Twilio. Paid per lookup."
     )
     settings_model: ClassVar[type[SourceSettings]] = TwilioSettings
+    # A changed CNAM is news (a hijacked or reassigned display name): a ``changed`` alert.
+    watched_evidence: ClassVar[dict[str, str]] = {"caller_name": "caller name (CNAM)"}
 
     settings: TwilioSettings
 
