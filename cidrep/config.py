@@ -57,6 +57,19 @@ def default_db_path() -> Path:
     return platformdirs.user_data_path("cidrep") / "cidrep.db"
 
 
+class ReportsSettings(BaseModel):
+    """``[reports]``: how ``cidrep report`` counts the lifecycle figures."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relapse_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="a label starting within this many days of the previous clear is a relapse",
+    )
+
+
 class BaseConfig(BaseSettings):
     """Top-level options. ``sources`` is added per load from the plugins."""
 
@@ -82,6 +95,8 @@ class BaseConfig(BaseSettings):
         default_factory=dict,
         description="analytics engine -> its review (dispute) portal (added to defaults)",
     )
+
+    reports: ReportsSettings = Field(default_factory=ReportsSettings)
 
     @field_validator("db", mode="before")
     @classmethod

@@ -138,7 +138,7 @@ def test_status_and_report(cli):
     report = cli("report", "202-555-0101")
     assert "fake: flagged since" in report.output
     assert "label: Spam Likely" in report.output and "score: 90" in report.output
-    assert "fakefeed: not checked yet" in report.output
+    assert "not checked: fakefeed (disabled or no key)" in report.output  # disabled
     rjson = json.loads(cli("report", A, "--json").output)
     assert rjson["sources"]["fake"]["verdict"] == "flagged"
     assert rjson["sources"]["fake"]["checks"] == 1

@@ -40,6 +40,11 @@ def _reads_history(sql: str) -> bool:
         return False
     if _shape(text) == _shape(CHANGED_EVIDENCE_SQL):
         return False  # watched evidence: one index step back (test_cnam_alerts checks the plan)
+    if re.fullmatch(
+        r"SELECT .* FROM observations INDEXED BY observations_number_source WHERE number_id = 1",
+        text,
+    ):
+        return False  # report NUMBER's timeline: this one number's rows, by index
     for alias in ("s", "c"):  # source_state s / carrier_state c: the verdict row by id
         join = f"LEFT JOIN observations o ON o.id = {alias}.verdict_obs_id"
         if join in text:

@@ -76,6 +76,7 @@ def make_app() -> typer.Typer:
         labels,
         numbers,
         privacy,
+        report,
         sources,
         vet,
         views,
@@ -123,7 +124,7 @@ def make_app() -> typer.Typer:
     app.command("check")(check.check)
     app.command("vet")(vet.vet)
     app.command("status")(views.status)
-    app.command("report")(views.report)
+    app.command("report")(report.report)
     app.add_typer(numbers.app, name="numbers")
     app.add_typer(sources.app, name="sources")
     app.add_typer(accounts.app, name="accounts")
