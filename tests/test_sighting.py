@@ -65,9 +65,11 @@ def test_recording_the_same_sighting_twice_changes_nothing(cli, tmp_path):
     args = ("sighting", A, "-c", "AT&T", "-l", "Spam Risk", "--at", "2026-11-20T10:00:00Z")
     assert cli(*args).exit_code == 0
     before = rows(tmp_path, "SELECT * FROM observations WHERE carrier IS NOT NULL")
+    runs = rows(tmp_path, "SELECT * FROM runs")
     again = cli(*args)
     assert again.exit_code == 0 and again.stdout.startswith("already recorded: ")
     assert rows(tmp_path, "SELECT * FROM observations WHERE carrier IS NOT NULL") == before
+    assert rows(tmp_path, "SELECT * FROM runs") == runs  # not even a run row
 
 
 def test_clean_on_one_carrier_does_not_clear_another(cli, tmp_path):

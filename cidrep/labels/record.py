@@ -60,7 +60,11 @@ class Recorded:
     label: str | None
     at: str  # ISO UTC
     note: str | None = None
-    where: str = ""  # for errors: "line 7", "" for the command line
+    line: int | None = None  # the file line it came from (None: the command line)
+
+    @property
+    def where(self) -> str:
+        return f"line {self.line}" if self.line is not None else ""
 
     def observation(self) -> Observation:
         verdict, label = label_verdict(self.label)
@@ -74,7 +78,7 @@ class Recorded:
 
 @dataclass
 class RecordResult:
-    run_id: int
+    run_id: int | None  # None: everything was already recorded, no run was kept
     recorded: int = 0  # items that added to the history
     known: int = 0  # already stored: nothing changed
     numbers: set[str] = field(default_factory=set)
@@ -83,22 +87,25 @@ class RecordResult:
 
 def problems(
     db: Database, items: Sequence[Recorded], account_id: int | None, now: datetime
-) -> list[str]:
-    """One line per item that cannot be recorded (not monitored, in the future, a note
-    too long), naming where it came from."""
+) -> list[tuple[Recorded, str]]:
+    """Each item that cannot be recorded (not monitored, in the future, a carrier name
+    or note out of bounds), with the reason."""
     monitored = number_ids(db, {i.number for i in items}, account_id)
     found = []
     for item in items:
-        where = f"{item.where}: " if item.where else ""
         if not item.carrier.strip() or len(item.carrier) > MAX_CARRIER:
-            found.append(f"{where}carrier must be 1 to {MAX_CARRIER} characters")
+            found.append((item, f"carrier must be 1 to {MAX_CARRIER} characters"))
         elif item.number not in monitored:
-            found.append(f"{where}{item.number} is not monitored (add it with cidrep numbers add)")
+            found.append((item, f"{item.number} is not monitored (add it with cidrep numbers add)"))
         elif item.at > iso(now):
-            found.append(f"{where}date {item.at} is in the future")
+            found.append((item, f"date {item.at} is in the future"))
         elif item.note and len(item.note) > MAX_NOTE:
-            found.append(f"{where}note longer than {MAX_NOTE} characters")
+            found.append((item, f"note longer than {MAX_NOTE} characters"))
     return found
+
+
+class _NothingNew(Exception):
+    """Every item was already recorded: roll the run back, so nothing changes."""
 
 
 def record(
@@ -117,35 +124,48 @@ def record(
     account_id = account["id"] if account else None
     bad = problems(db, items, account_id, now)
     if bad:
+        item, reason = bad[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise CidrepError(bad[0] + more)
+        raise CidrepError((f"{item.where}: " if item.where else "") + reason + more)
     ids = number_ids(db, {i.number for i in items}, account_id)
     at = iso(now)
     flagged = sum(label_verdict(i.label)[0] == Verdict.FLAGGED for i in items)
-    with write(db):  # one transaction: the run, its history and state, or nothing
-        run_id = runs_store.start_run(db, at, account["name"] if account else None, False)
-        writer = ObservationWriter(db, run_id, at, batch_size=10**9, flush_seconds=float("inf"))
-        result = RecordResult(run_id)
-        record_source(db, source, kind, at)
-        for item in sorted(items, key=lambda i: i.at):  # oldest first: history in order
-            writer.add_answers(ids[item.number], source, [item.observation()], at=item.at)
-            result.numbers.add(item.number)
-        writer.flush()
-        runs_store.record_source(
-            db,
-            run_id,
-            {
-                "source": source,
-                "status": "ran",
-                "checks": len(items),
-                "verdicts": {"clean": len(items) - flagged, "flagged": flagged, "unknown": 0},
-                "errors": 0,
-                "cost_units": 0.0,
-                "messages": [],
-                "stats": {"recorded": len(items) - writer.known, "known": writer.known},
-            },
-        )
-        runs_store.finish_run(db, run_id, at, {"checks": len(items), "flagged": flagged}, 0)
-    result.recorded = len(items) - writer.known
-    result.known = writer.known
+    result = RecordResult(0)
+    try:
+        with write(db):  # one transaction: the run, its history and state, or nothing
+            result.run_id = runs_store.start_run(
+                db, at, account["name"] if account else None, False
+            )
+            writer = ObservationWriter(
+                db, result.run_id, at, batch_size=10**9, flush_seconds=float("inf")
+            )
+            record_source(db, source, kind, at)
+            for item in sorted(items, key=lambda i: i.at):  # oldest first: history in order
+                writer.add_answers(ids[item.number], source, [item.observation()], at=item.at)
+                result.numbers.add(item.number)
+            writer.flush()
+            if writer.inserted == 0 and writer.extended == 0:
+                raise _NothingNew  # no run row either: re-recording changes nothing
+            known = min(writer.known, len(items))
+            runs_store.record_source(
+                db,
+                result.run_id,
+                {
+                    "source": source,
+                    "status": "ran",
+                    "checks": len(items),
+                    "verdicts": {"clean": len(items) - flagged, "flagged": flagged, "unknown": 0},
+                    "errors": 0,
+                    "cost_units": 0.0,
+                    "messages": [],
+                    "stats": {"recorded": len(items) - known, "known": known},
+                },
+            )
+            totals = {"checks": len(items), "flagged": flagged}
+            runs_store.finish_run(db, result.run_id, at, totals, 0)
+    except _NothingNew:
+        result.run_id, result.recorded, result.known = None, 0, len(items)
+        return result
+    result.recorded = len(items) - known
+    result.known = known
     return result
