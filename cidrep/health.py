@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from cidrep.history import SourceState, worst
 from cidrep.timeutil import iso
@@ -32,6 +33,7 @@ def stale_margin(interval: timedelta) -> timedelta:
     return max(interval / 2, MIN_MARGIN)
 
 
+@lru_cache(maxsize=256)  # asked once per state row: status over 10,000 numbers
 def stale_before(interval: timedelta, now: datetime) -> str:
     """The ISO time before which a last success is stale (for SQL comparisons)."""
     return iso(now - interval - stale_margin(interval))

@@ -133,7 +133,7 @@ def main() -> int:
     cidrep("privacy", config=config)
     server.shutdown()
 
-    status = json.loads(cidrep("status", "--json", config=config, show=False).stdout)
+    status = json.loads(cidrep("status", "--json", config=config, show=False).stdout)["numbers"]
     verdicts = {n["number"]: n["verdict"] for n in status}
     expected = {**{n: "flagged" for n in COMPLAINTS}, **{n: "clean" for n in CLEAN}}
     alerted = {got["alert"]["number"] for got in delivered if got["alert"]["kind"] == "flagged"}

@@ -131,7 +131,7 @@ def test_status_and_report(cli):
     assert lines[0].split()[:3] == ["NUMBER", "LABEL", "VERDICT"]
     assert "+1 202-555-0101" in lines[1] and "flagged" in lines[1] and "fake" in lines[1]
     assert "clean" in lines[2]
-    data = json.loads(cli("status", "--json").output)
+    data = json.loads(cli("status", "--json").output)["numbers"]
     assert data[0]["verdict"] == "flagged" and data[0]["verdict_sources"] == ["fake"]
     assert data[0]["sources"]["fake"]["health"] == "ok"
     assert data[0]["sources"]["fake"]["last_success"] == data[0]["as_of"]
@@ -160,7 +160,7 @@ def test_report_shows_failures_without_losing_the_verdict(cli):
     assert fake["health"] == "failing"
     assert fake["last_error"] == "fake source refused key"
     assert fake["last_failure"] >= fake["last_success"]  # a tie counts as failing
-    status = json.loads(cli("status", "--json").output)
+    status = json.loads(cli("status", "--json").output)["numbers"]
     assert status[0]["verdict"] == "flagged" and status[0]["failing"] == ["fake"]
 
 
@@ -171,7 +171,7 @@ def test_accounts_scope(cli):
     cli("--account", "acme", "numbers", "add", A)
     cli("numbers", "add", B)
     assert [n["number"] for n in json.loads(cli("numbers", "list", "--json").output)] == [A, B]
-    scoped = json.loads(cli("--account", "acme", "status", "--json").output)
+    scoped = json.loads(cli("--account", "acme", "status", "--json").output)["numbers"]
     assert [n["number"] for n in scoped] == [A]
     accounts = json.loads(cli("accounts", "list", "--json").output)
     assert {a["name"]: a["numbers"] for a in accounts} == {"acme": 1, "default": 1}

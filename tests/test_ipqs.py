@@ -888,7 +888,7 @@ def test_cli_check_status_and_report_against_a_local_server(tmp_path, monkeypatc
         # 4. budget raised: the waiting number is checked, the others are not due
         checked = cli("check", config_text=base + "daily_budget = 10\n")
         requests = list(server.requests)
-        status = json.loads(cli("status", "--json").output)
+        status = json.loads(cli("status", "--json").output)["numbers"]
         report = cli("report", "800-555-0143")
         report_json = json.loads(cli("report", A, "--json").output)
         error_report = json.loads(cli("report", C, "--json").output)

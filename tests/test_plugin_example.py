@@ -144,7 +144,9 @@ def test_installed_it_is_found_listed_checked_stored_and_reported(installed, tmp
     assert "example (lookup) - enabled" in listed_text
     assert plugins.get_checkers()["example"].disclosure in " ".join(privacy.split())
 
-    status = {row["number"]: row for row in json.loads(invoke("status", "--json").output)}
+    status = {
+        row["number"]: row for row in json.loads(invoke("status", "--json").output)["numbers"]
+    }
     assert status[SPAMMY]["verdict"] == "flagged"
     assert status[SPAMMY]["verdict_sources"] == ["example"]
     assert status[CLEAN]["verdict"] == "clean"

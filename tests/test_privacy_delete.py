@@ -332,7 +332,7 @@ def assert_control_intact(world: World, before: dict[str, int]) -> None:
     db = world.db
     assert about(db, CONTROL) == before
     status = ok(world.run("status", "--json"))
-    listed = {n["number"]: n for n in json.loads(status.stdout)}
+    listed = {n["number"]: n for n in json.loads(status.stdout)["numbers"]}
     assert listed[CONTROL]["verdict"] == "flagged" and listed[CONTROL]["label"] == CONTROL_LABEL
     assert TARGET not in listed
     accounts = json.loads(ok(world.run("accounts", "list", "--json")).stdout)

@@ -387,7 +387,7 @@ def _rich(doc: dict[str, Any]) -> None:
 
 
 def _status(cli, *pre: str, only: set[str]) -> list[dict[str, Any]]:
-    rows = json.loads(ok(cli(*pre, "status", "--json")).stdout)
+    rows = json.loads(ok(cli(*pre, "status", "--json")).stdout)["numbers"]
     return sorted((r for r in rows if r["number"] in only), key=lambda r: r["number"])
 
 

@@ -158,7 +158,7 @@ def test_read_commands_work_for_a_read_only_user(tmp_path, monkeypatch):
     runner = CliRunner()
     status = runner.invoke(make_app(), ["status", "--json"])
     assert status.exit_code == 0, status.output
-    assert json.loads(status.output)[0]["verdict"] == "clean"
+    assert json.loads(status.output)["numbers"][0]["verdict"] == "clean"
     report = runner.invoke(make_app(), ["report", A])
     assert report.exit_code == 0, report.output
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in files} == before
@@ -182,12 +182,12 @@ def test_internal_errors_exit_70_never_1(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from cidrep.cli import make_app
-    from cidrep.reports import current
+    from cidrep.reports import fleet
 
     def broken(*_a, **_k):
         raise sqlite3.ProgrammingError("something impossible")
 
-    monkeypatch.setattr(current, "fleet", broken)
+    monkeypatch.setattr(fleet, "lines", broken)  # what `status` reads its lines from
     result = CliRunner().invoke(make_app(), ["status"])
     assert result.exit_code == 70
     assert "internal error (ProgrammingError: something impossible)" in result.output

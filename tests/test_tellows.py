@@ -692,7 +692,9 @@ def test_cidrep_check_against_a_local_tellows(tmp_path, monkeypatch):
         assert len(server.requests) == 3
         assert {r.query["json"][0] for r in server.requests} == {"1"}
 
-        status = {row["number"]: row for row in json.loads(cli("status", "--json").output)}
+        status = {
+            row["number"]: row for row in json.loads(cli("status", "--json").output)["numbers"]
+        }
         verdicts = {n: row["sources"]["tellows"]["verdict"] for n, row in status.items()}
         assert verdicts == {
             FLAGGED_NUMBER: "flagged",
@@ -720,7 +722,9 @@ def test_cidrep_check_against_a_local_tellows(tmp_path, monkeypatch):
         assert failed["messages"][0].startswith(
             'tellows did not accept the credentials ("Partner Data not correct")'
         )
-        after = {row["number"]: row for row in json.loads(cli("status", "--json").output)}
+        after = {
+            row["number"]: row for row in json.loads(cli("status", "--json").output)["numbers"]
+        }
         assert after[FLAGGED_NUMBER]["verdict"] == "flagged"
         assert after[FLAGGED_NUMBER]["failing"] == ["tellows"]
 

@@ -819,7 +819,7 @@ def test_cli_check_status_and_report_against_a_local_server(tmp_path, monkeypatc
         added = cli("numbers", "add", A, B, c, FOREIGN, "-l", "Sales line")
         assert added.exit_code == 0, added.output
         checked = cli("check", config_text=config)
-        status = json.loads(cli("status", "--json").output)
+        status = json.loads(cli("status", "--json").output)["numbers"]
         report = cli("report", "202-555-0143")
         report_json = json.loads(cli("report", A, "--json").output)
         requests = list(server.requests)

@@ -965,7 +965,7 @@ def test_cli_check_stores_per_carrier_state_against_a_local_server(tmp_path, mon
         monkeypatch.setenv("CIDREP_SOURCES__TRUSTCALL__LOGIN_ID", KEY)
         checked = cli("check", "--json", config_text=base)
         requests = list(server.requests)
-        status = json.loads(cli("status", "--json").output)
+        status = json.loads(cli("status", "--json").output)["numbers"]
         listed = cli("sources", "list")
         report = cli("report", B)
 

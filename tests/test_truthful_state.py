@@ -58,7 +58,7 @@ def test_a_failing_feed_is_visible_in_status_and_report(env):
     failed = run(FEED_GONE, at=start + timedelta(hours=1), force=True)
     assert failed.exit_code == ExitCode.FLAGGED_AND_ERRORS  # A is still flagged, feed failing
     config.write_text(FEED_GONE)
-    status = json.loads(cli("status", "--json").output)
+    status = json.loads(cli("status", "--json").output)["numbers"]
     by_number = {item["number"]: item for item in status}
     for number in (A, B):
         item = by_number[number]
@@ -71,7 +71,8 @@ def test_a_failing_feed_is_visible_in_status_and_report(env):
     assert by_number[A]["verdict"] == "flagged"  # the last real verdict is kept
     assert by_number[B]["verdict"] == "clean"  # an error never replaces it
     table = cli("status").output.splitlines()
-    assert all("[failing: fakefeed]" in line for line in table[1:]), table
+    assert all("[failing: fakefeed]" in line for line in table[1:3]), table  # A, B
+    assert "failing: fakefeed 2" in table[-1], table  # the summary line
     report = cli("report", A).output
     shown = _iso(start).replace("T", " ")[:16]
     assert f"fakefeed: flagged since {shown} UTC  [FAILING]" in report
@@ -87,7 +88,7 @@ def test_a_fresh_lookup_does_not_hide_a_stale_feed(env):
     run(both.replace("[sources.fakefeed]", "[sources.fakefeed]\nenabled = false"), at=NOW)
     # today "LAST CHECKED" showed the lookup's fresh time; now the stale feed is named
     config.write_text(both)
-    items = json.loads(cli("status", "--json").output)
+    items = json.loads(cli("status", "--json").output)["numbers"]
     assert [item["stale"] for item in items] == [["fakefeed"], ["fakefeed"]]
     assert all(item["as_of"] == _iso(start) for item in items)  # the oldest success
     assert all(item["sources"]["fake"]["health"] == "ok" for item in items)

@@ -905,7 +905,7 @@ def test_cli_check_status_and_report_against_a_local_twilio(tmp_path, monkeypatc
     assert run["verdicts"] == {"clean": 1, "error": 0, "flagged": 1, "unknown": 2}
     assert run["stats"]["requests"] == 5  # v2 for A, B, C; the add-on for A and B
     assert run["cost_units"] == 6  # A and B: 3 units each; C's 404 and INTL cost nothing
-    rows = {row["number"]: row for row in json.loads(status.stdout)}
+    rows = {row["number"]: row for row in json.loads(status.stdout)["numbers"]}
     verdicts = {n: rows[n]["verdict"] for n in rows}
     assert verdicts == {A: "flagged", B: "clean", C: "unknown", INTL: "unknown"}
     assert report.exit_code == 0

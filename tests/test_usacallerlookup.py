@@ -762,7 +762,7 @@ def test_cli_check_status_and_report_against_a_local_server(tmp_path, monkeypatc
         assert added.exit_code == 0, added.output
         checked = cli("check", config_text=config)
         assert checked.exit_code == 4, checked.output  # flagged, and a source error
-        status = json.loads(cli("status", "--json").output)
+        status = json.loads(cli("status", "--json").output)["numbers"]
         report = cli("report", "628-201-7751")
         report_json = json.loads(cli("report", A, "--json").output)
         requests = list(server.requests)

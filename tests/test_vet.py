@@ -365,7 +365,7 @@ def test_keep_adds_the_numbers_and_stores_their_observations(world):
     assert data["numbers"][1]["sources"]["ipqs"]["verdict"] == "flagged"
     listed = json.loads(world.cli("numbers", "list", "--json").output)
     assert sorted((n["number"], n["account"]) for n in listed) == [(CLEAN, "pool"), (BAD, "pool")]
-    status = {r["number"]: r for r in json.loads(world.cli("status", "--json").output)}
+    status = {r["number"]: r for r in json.loads(world.cli("status", "--json").output)["numbers"]}
     assert status[BAD]["verdict"] == "flagged" and status[CLEAN]["verdict"] == "clean"
     assert sorted(world.asked("ipqs")) == sorted([CLEAN, BAD])  # asked once, by the check
 

@@ -77,9 +77,10 @@ def make_app() -> typer.Typer:
         numbers,
         privacy,
         report,
+        runs,
         sources,
+        status,
         vet,
-        views,
     )
 
     app = typer.Typer(
@@ -123,7 +124,8 @@ def make_app() -> typer.Typer:
 
     app.command("check")(check.check)
     app.command("vet")(vet.vet)
-    app.command("status")(views.status)
+    app.command("status")(status.status)
+    app.command("runs")(runs.runs)
     app.command("report")(report.report)
     app.add_typer(numbers.app, name="numbers")
     app.add_typer(sources.app, name="sources")
