@@ -6,6 +6,7 @@ dict, printed as text, ``--json`` (``docs/report.schema.json``) or ``--markdown`
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -20,11 +21,18 @@ KEYS = ("label", "category", "score", "url")
 
 def report(
     ctx: typer.Context,
-    number: str = typer.Argument(..., help="A monitored number."),
+    number: str | None = typer.Argument(None, help="A monitored number (with --html: optional)."),
     as_json: bool = JSON_OPTION,
     as_markdown: bool = typer.Option(False, "--markdown", help="The report as Markdown."),
     window: int = typer.Option(
         90, "--window", help="Days counted for the share of days flagged (1-3650)."
+    ),
+    html: Path | None = typer.Option(
+        None, "--html", help="Write one self-contained page: NUMBER's, else the fleet's."
+    ),
+    tag: str | None = typer.Option(None, "--tag", "-t", help="With --html: only this tag."),
+    account: str | None = typer.Option(
+        None, "--account", "-a", help="With --html: only this account."
     ),
 ) -> None:
     """Per source and carrier: the current verdict, label, score, since when, last
@@ -38,6 +46,12 @@ def report(
         raise CidrepError("--json and --markdown cannot be combined: pick one")
     if not 1 <= window <= MAX_WINDOW:
         raise CidrepError(f"--window must be 1 to {MAX_WINDOW} days, got {window}")
+    from cidrep.cli.report_html import check_options, write_html
+
+    check_options(html, number, tag, account, as_json or as_markdown)
+    if html is not None:
+        return write_html(ctx, html, number, tag, account, window)
+    assert number is not None  # check_options: NUMBER is required without --html
     st = state(ctx)
     e164 = st.normalize(number)
     db = st.read_db()
